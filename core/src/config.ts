@@ -1,0 +1,151 @@
+import * as v from 'valibot'
+
+/**
+ * The `config.json` shape (the documented Bifrost-compatible contract). Sections this
+ * version does not act on yet are accepted and kept, so one file serves every version.
+ */
+
+const KeySchema = v.object({
+  /** The key, or `env.VAR` to read it from the environment at start. */
+  value: v.pipe(v.string(), v.minLength(1)),
+  /** Models this key may serve; empty or absent = all. */
+  models: v.optional(v.array(v.string()), []),
+  /** Relative weight for weighted random selection. Default 1. */
+  weight: v.optional(v.pipe(v.number(), v.minValue(0)), 1),
+  /** Optional name shown in logs instead of the key. */
+  name: v.optional(v.string()),
+})
+
+const NetworkConfigSchema = v.object({
+  /** Overrides the provider's default base URL. */
+  base_url: v.optional(v.pipe(v.string(), v.url())),
+  /** Headers added to every upstream request. */
+  extra_headers: v.optional(v.record(v.string(), v.string())),
+  /** Upstream request timeout (seconds). Default 30. */
+  default_request_timeout_in_seconds: v.optional(v.pipe(v.number(), v.minValue(0))),
+  /** Retries for retryable failures. Default 0. */
+  max_retries: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  /** First retry backoff (ms). Default 100. */
+  retry_backoff_initial_ms: v.optional(v.pipe(v.number(), v.minValue(0))),
+  /** Retry backoff cap (ms). Default 2000. */
+  retry_backoff_max_ms: v.optional(v.pipe(v.number(), v.minValue(0))),
+})
+
+const ConcurrencySchema = v.object({
+  concurrency: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  buffer_size: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+})
+
+const ProviderConfigSchema = v.looseObject({
+  keys: v.optional(v.array(KeySchema), []),
+  network_config: v.optional(NetworkConfigSchema),
+  concurrency_and_buffer_size: v.optional(ConcurrencySchema),
+  /** npm package that implements this provider; default `@switchyard/provider-<id>`. */
+  package: v.optional(v.string()),
+  /** Provider-specific options handed to the provider package. */
+  options: v.optional(v.record(v.string(), v.unknown())),
+})
+
+const ClientConfigSchema = v.looseObject({
+  /** Use the caller's own provider key (Authorization / x-api-key / x-goog-api-key). Default false. */
+  allow_direct_keys: v.optional(v.boolean(), false),
+  /** Largest accepted request body (MiB). Default 100. */
+  max_request_body_size_mb: v.optional(v.pipe(v.number(), v.minValue(0)), 100),
+  header_filter_config: v.optional(
+    v.object({
+      /** Caller headers forwarded upstream (lower-case names). */
+      allowlist: v.optional(v.array(v.string()), []),
+      /** Caller headers never forwarded, even if allow-listed. */
+      denylist: v.optional(v.array(v.string()), []),
+    }),
+  ),
+})
+
+const PluginConfigSchema = v.object({
+  /** Package name, or the name of a plugin handed to createGateway. */
+  name: v.pipe(v.string(), v.minLength(1)),
+  enabled: v.optional(v.boolean(), true),
+  config: v.optional(v.unknown()),
+})
+
+export const ConfigSchema = v.looseObject({
+  $schema: v.optional(v.string()),
+  providers: v.optional(v.record(v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]*$/, 'provider ids are lower-case letters, digits, - and _')), ProviderConfigSchema), {}),
+  client: v.optional(ClientConfigSchema, {}),
+  plugins: v.optional(v.array(PluginConfigSchema), []),
+})
+
+export type Config = v.InferOutput<typeof ConfigSchema>
+export type ConfigInput = v.InferInput<typeof ConfigSchema>
+export type ProviderConfig = v.InferOutput<typeof ProviderConfigSchema>
+export type KeyConfig = v.InferOutput<typeof KeySchema>
+export type ClientConfig = v.InferOutput<typeof ClientConfigSchema>
+
+/** A config that failed validation; `issues` name each bad field by its path. */
+export class ConfigError extends Error {
+  constructor(readonly issues: string[], source?: string) {
+    super(`invalid config${source ? ` (${source})` : ''}:\n  ${issues.join('\n  ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+function formatPath(issue: v.BaseIssue<unknown>): string {
+  const path = issue.path?.map((item) => (typeof item.key === 'number' ? `[${item.key}]` : `.${String(item.key)}`)).join('') ?? ''
+  return path ? path.replace(/^\./, '') : '(root)'
+}
+
+/**
+ * Validates a config object and resolves `env.VAR` key values.
+ * @throws ConfigError naming the path of every bad field (and every missing env var).
+ */
+export function parseConfig(input: unknown, env: Record<string, string | undefined> = {}, source?: string): Config {
+  const result = v.safeParse(ConfigSchema, input ?? {})
+  if (!result.success) {
+    throw new ConfigError(result.issues.map((issue) => `${formatPath(issue)}: ${issue.message}`), source)
+  }
+  const config = result.output
+  const missing: string[] = []
+  for (const [id, provider] of Object.entries(config.providers)) {
+    provider.keys = provider.keys.map((key, index) => {
+      if (!key.value.startsWith('env.')) return key
+      const name = key.value.slice(4)
+      const value = env[name]
+      if (!value) {
+        missing.push(`providers.${id}.keys[${index}].value: environment variable ${name} is not set`)
+        return key
+      }
+      return { ...key, value }
+    })
+  }
+  if (missing.length > 0) throw new ConfigError(missing, source)
+  return config
+}
+
+/** Well-known environment variables read when no config file is given. */
+export const PROVIDER_ENV_KEYS: Readonly<Record<string, string>> = {
+  openai: 'OPENAI_API_KEY',
+  anthropic: 'ANTHROPIC_API_KEY',
+  gemini: 'GEMINI_API_KEY',
+  mistral: 'MISTRAL_API_KEY',
+  groq: 'GROQ_API_KEY',
+  deepseek: 'DEEPSEEK_API_KEY',
+  xai: 'XAI_API_KEY',
+  cohere: 'COHERE_API_KEY',
+  openrouter: 'OPENROUTER_API_KEY',
+  together: 'TOGETHER_API_KEY',
+  fireworks: 'FIREWORKS_API_KEY',
+  cerebras: 'CEREBRAS_API_KEY',
+  perplexity: 'PERPLEXITY_API_KEY',
+}
+
+/**
+ * The config used when no file is given: the built-in `mock` provider plus every
+ * provider whose usual environment variable is set.
+ */
+export function configFromEnv(env: Record<string, string | undefined>): Config {
+  const providers: Record<string, unknown> = { mock: { keys: [] } }
+  for (const [id, name] of Object.entries(PROVIDER_ENV_KEYS)) {
+    if (env[name]) providers[id] = { keys: [{ value: `env.${name}`, models: [], weight: 1 }] }
+  }
+  return parseConfig({ providers }, env, 'environment')
+}

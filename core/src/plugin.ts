@@ -1,0 +1,108 @@
+import type { Storage } from 'unstorage'
+import type { Config } from './config.js'
+import type { GatewayError } from './errors.js'
+import type { StreamEvent } from './ir/stream-event.js'
+import type { Usage } from './ir/usage.js'
+import type { Warning } from './ir/warning.js'
+import type { Logger } from './log.js'
+import type { Operation, OperationTypes } from './provider.js'
+
+/** Per-request context handed to every hook. */
+export interface RequestContext {
+  /** Request id (also sent back as `x-request-id`). */
+  readonly id: string
+  /** Dialect of the inbound surface ("openai"). */
+  readonly surface: string
+  readonly operation: Operation
+  /** Model as the caller wrote it ("anthropic/claude-..."). */
+  readonly requestedModel: string
+  /** Target provider id, once routed. */
+  provider: string | undefined
+  /** Target model name without prefix, once routed. */
+  model: string | undefined
+  readonly stream: boolean
+  /** Caller's request headers. */
+  readonly headers: Headers
+  readonly config: Config
+  readonly storage: Storage
+  readonly log: Logger
+  /** Fires when the caller disconnects. */
+  readonly signal: AbortSignal
+  /** Keeps background work (logging, accounting) alive after the response was sent. */
+  waitUntil(promise: Promise<unknown>): void
+  /** Scratch space for plugins; key by plugin name. */
+  readonly state: Map<string, unknown>
+  /** Translation warnings, sent as `x-switchyard-warnings`. */
+  readonly warnings: Warning[]
+  /** `performance.now()` when the request arrived. */
+  readonly startedAt: number
+}
+
+/** What `beforeUpstream` sees: the caller's parsed body and, on demand, the IR. */
+export interface UpstreamCall<Op extends Operation = Operation> {
+  operation: Op
+  /** The caller's body as parsed JSON (in the surface's dialect). */
+  body: Record<string, unknown>
+  /** The IR request (built on first use). */
+  ir(): OperationTypes[Op]['request']
+}
+
+export type BeforeUpstreamResult<Op extends Operation = Operation> =
+  | undefined
+  | void
+  | { response: OperationTypes[Op]['response'] }
+
+export type UpstreamOutcome =
+  | { ok: true; status: number; usage: Usage | undefined; response?: unknown }
+  | { ok: false; error: GatewayError }
+
+/** What happened, for `onFinish`: status, usage, timings. */
+export interface FinishSummary {
+  status: number
+  usage: Usage | undefined
+  error: GatewayError | undefined
+  /** Milliseconds from arrival to the last byte. */
+  durationMs: number
+  /** Milliseconds from arrival to the first byte sent (streams). */
+  firstByteMs: number | undefined
+  /** Upstream attempts made (retries included). */
+  attempts: number
+  /** True when the caller went away before the end. */
+  aborted: boolean
+}
+
+export interface PluginHooks {
+  /** Authenticate, authorize, rate-limit. Throw a GatewayError to reject. */
+  onRequest?(ctx: RequestContext): void | Promise<void>
+  /** Return `{ response }` to answer without calling the upstream (cache hit ...). */
+  beforeUpstream?(ctx: RequestContext, call: UpstreamCall): BeforeUpstreamResult | Promise<BeforeUpstreamResult>
+  /** Each stream event. Synchronous and cheap: no awaits per token. */
+  onStreamEvent?(ctx: RequestContext, event: StreamEvent): void
+  /** The response or error is known (accounting, caching, logging). */
+  afterUpstream?(ctx: RequestContext, outcome: UpstreamOutcome): void | Promise<void>
+  /** After the last byte went to the client; never delays it. Slow work goes in `ctx.waitUntil`. */
+  onFinish?(ctx: RequestContext, summary: FinishSummary): void | Promise<void>
+}
+
+/** What a plugin's `setup` may use. */
+export interface PluginSetupContext {
+  config: Config
+  /** This plugin's own `config` from the config file. */
+  options: unknown
+  storage: Storage
+  log: Logger
+}
+
+export interface PluginDefinition {
+  /** Unique name; conventionally the package name. */
+  name: string
+  setup?(context: PluginSetupContext): void | Promise<void>
+  hooks: PluginHooks
+  /** Called on shutdown. */
+  close?(): void | Promise<void>
+}
+
+/** Identity helper that gives plugin packages full type inference. */
+export function definePlugin<const T extends PluginDefinition>(definition: T): T {
+  return definition
+}

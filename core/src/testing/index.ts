@@ -1,0 +1,181 @@
+import { describe, expect, it } from 'vitest'
+import { GatewayError } from '../errors.js'
+import type { StreamEvent } from '../ir/stream-event.js'
+import type { Operation, ProviderDefinition, UpstreamContext } from '../provider.js'
+
+/** A recorded upstream answer, decoded by the provider under test. */
+export interface ResponseFixture {
+  name: string
+  operation: Operation
+  /** Response body as the upstream sent it (parsed JSON). */
+  body: unknown
+}
+
+/** A recorded upstream stream (raw bytes as sent). */
+export interface StreamFixture {
+  name: string
+  operation: Operation
+  bytes: Uint8Array
+  /** The stream ends in an error event instead of a finish. */
+  expectError?: boolean
+}
+
+/** A recorded upstream error and what it must map to. */
+export interface ErrorFixture {
+  name: string
+  status: number
+  body: string
+  headers?: Record<string, string>
+  expect: { status: number; retryable: boolean }
+}
+
+export interface ProviderContractOptions {
+  provider: ProviderDefinition
+  fixtures: {
+    responses?: ResponseFixture[]
+    streams?: StreamFixture[]
+    errors?: ErrorFixture[]
+    /** A response body whose finish reason is set to a value the provider cannot know. */
+    unknownFinishReason?: ResponseFixture
+  }
+  /** Checks to leave out, each with the reason. */
+  skip?: Array<{ reason: string; tests: Array<'decode' | 'rechunk' | 'finish' | 'unknown-finish' | 'errors'> }>
+  /** Seeds for random re-chunking (default 8). */
+  seeds?: number
+}
+
+/** Context for pure codec calls in tests. */
+export function testUpstreamContext(providerId: string): UpstreamContext {
+  return {
+    providerId,
+    key: { value: 'sk-contract-test-key-0000', models: [], weight: 1 },
+    baseURL: 'https://upstream.invalid/v1',
+    config: { keys: [] },
+    signal: new AbortController().signal,
+  }
+}
+
+/** Deterministic PRNG (mulberry32) so a failing chunking can be reproduced from its seed. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Splits bytes at random points (1..64 bytes a piece), as a network would. */
+export function rechunk(bytes: Uint8Array, random: () => number): ReadableStream<Uint8Array> {
+  const pieces: Uint8Array[] = []
+  for (let i = 0; i < bytes.length; ) {
+    const size = 1 + Math.floor(random() * 64)
+    pieces.push(bytes.slice(i, i + size))
+    i += size
+  }
+  return new ReadableStream({
+    start(controller) {
+      for (const piece of pieces) controller.enqueue(piece)
+      controller.close()
+    },
+  })
+}
+
+/** Collects a stream of IR events, normalizing errors to plain objects for comparison. */
+export async function collectEvents(stream: ReadableStream<StreamEvent>): Promise<unknown[]> {
+  const events: unknown[] = []
+  for await (const event of stream) {
+    events.push(event.type === 'error' ? { type: 'error', status: event.error.status, message: event.error.message } : event)
+  }
+  return events
+}
+
+const whole = (bytes: Uint8Array) =>
+  new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes)
+      controller.close()
+    },
+  })
+
+/**
+ * The provider contract (STYLE.md): every fixture decodes; random re-chunking gives
+ * identical events; one `finish`, last; an unknown finish reason maps to `other` with the
+ * raw value kept; errors map to the right status and retryability.
+ */
+export function runProviderContract(options: ProviderContractOptions): void {
+  const { provider, fixtures } = options
+  const skipped = new Set(options.skip?.flatMap((entry) => entry.tests) ?? [])
+  const context = testUpstreamContext(provider.id)
+  const codec = (operation: Operation) => {
+    const found = provider.upstream?.[operation]
+    if (!found) throw new Error(`provider ${provider.id} has no ${operation} codec`)
+    return found as { response(json: unknown, context: UpstreamContext): unknown; stream?(body: ReadableStream<Uint8Array>, context: UpstreamContext): ReadableStream<StreamEvent> }
+  }
+  const seeds = options.seeds ?? 8
+
+  describe(`provider contract: ${provider.id}`, () => {
+    it('has an id, spec 1 and an error mapper', () => {
+      expect(provider.id).toMatch(/^[a-z0-9][a-z0-9_-]*$/)
+      expect(provider.spec).toBe(1)
+      if (provider.upstream) expect(typeof provider.upstream.error).toBe('function')
+    })
+
+    describe.skipIf(skipped.has('decode'))('every fixture decodes', () => {
+      for (const fixture of fixtures.responses ?? []) {
+        it(fixture.name, () => {
+          const decoded = codec(fixture.operation).response(fixture.body, context) as { choices?: unknown[]; data?: unknown[] }
+          expect(decoded).toBeTypeOf('object')
+          expect(decoded.choices ?? decoded.data).toBeDefined()
+        })
+      }
+    })
+
+    for (const fixture of fixtures.streams ?? []) {
+      describe(`stream ${fixture.name}`, () => {
+        it.skipIf(skipped.has('finish'))(fixture.expectError ? 'ends with one error and no finish' : 'has exactly one finish, last', async () => {
+          const events = (await collectEvents(codec(fixture.operation).stream!(whole(fixture.bytes), context))) as StreamEvent[]
+          const finishes = events.filter((event) => event.type === 'finish').length
+          if (fixture.expectError) {
+            expect(events.at(-1)?.type).toBe('error')
+            expect(finishes).toBe(0)
+          } else {
+            expect(finishes).toBe(1)
+            expect(events.at(-1)?.type).toBe('finish')
+            expect(events.some((event) => event.type === 'error')).toBe(false)
+          }
+        })
+
+        it.skipIf(skipped.has('rechunk'))('gives identical events however the bytes are chunked', async () => {
+          const reference = await collectEvents(codec(fixture.operation).stream!(whole(fixture.bytes), context))
+          for (let seed = 1; seed <= seeds; seed++) {
+            const events = await collectEvents(codec(fixture.operation).stream!(rechunk(fixture.bytes, seededRandom(seed)), context))
+            expect(events, `seed ${seed}`).toEqual(reference)
+          }
+        })
+      })
+    }
+
+    const unknown = fixtures.unknownFinishReason
+    it.skipIf(skipped.has('unknown-finish') || !unknown)('maps an unknown finish reason to "other" and keeps the raw value', () => {
+      const decoded = codec(unknown!.operation).response(unknown!.body, context) as { choices: Array<{ finishReason: { unified: string; raw?: string } }> }
+      expect(decoded.choices[0]!.finishReason.unified).toBe('other')
+      expect(decoded.choices[0]!.finishReason.raw).toBeTruthy()
+    })
+
+    describe.skipIf(skipped.has('errors'))('errors', () => {
+      for (const fixture of fixtures.errors ?? []) {
+        it(`${fixture.name} -> ${fixture.expect.status}, retryable ${fixture.expect.retryable}`, () => {
+          const error = provider.upstream!.error(fixture.status, fixture.body, new Headers(fixture.headers), context)
+          expect(GatewayError.is(error)).toBe(true)
+          expect(error.status).toBe(fixture.expect.status)
+          expect(error.retryable).toBe(fixture.expect.retryable)
+          expect(error.message).not.toContain(context.key!.value)
+          expect(error.upstream?.body ?? '').not.toContain(context.key!.value)
+        })
+      }
+    })
+  })
+}
