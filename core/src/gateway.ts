@@ -5,7 +5,7 @@ import { GatewayError } from './errors.js'
 import { createHookRunner } from './hooks.js'
 import { createLogger, type Logger } from './log.js'
 import type { PluginDefinition } from './plugin.js'
-import type { ProviderDefinition } from './provider.js'
+import type { ProviderDefinition, SurfaceDefinition } from './provider.js'
 import { registerProvider, type RegisteredProvider } from './router.js'
 import { createSurfaceHost } from './surface-host.js'
 
@@ -78,6 +78,8 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const app = new Hono()
   app.get('/health', (c) => c.json({ status: 'ok' }))
+  /** Surfaces by mount point, so a 404 under `/openai` is rendered in OpenAI's dialect. */
+  const mounted: Array<{ basePath: string; surface: SurfaceDefinition }> = []
 
   for (const definition of definitions.values()) {
     const surface = definition.surface
@@ -86,12 +88,19 @@ export function createGateway(options: GatewayOptions): Gateway {
     const host = createSurfaceHost({ surface, dialect, config, providers: registered, hooks, storage, log, fetch: options.fetch ?? fetch, waitUntil })
     const sub = new Hono()
     sub.onError((error) => surface.renderError(GatewayError.is(error) ? error : new GatewayError({ status: 500, code: 'internal', message: 'internal gateway error', cause: error })))
-    sub.notFound((c) => surface.renderError(new GatewayError({ status: 404, code: 'not_found', type: 'not_found_error', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}`, retryable: false })))
     surface.routes(sub, host)
     app.route(surface.basePath, sub)
+    mounted.push({ basePath: surface.basePath, surface })
   }
 
-  app.notFound((c) => c.json({ error: { message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}`, type: 'not_found' } }, 404))
+  // Hono calls only the top-level notFound, also for paths under a mounted sub-app.
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname
+    const message = `no route for ${c.req.method} ${path}`
+    const owner = mounted.find(({ basePath }) => path === basePath || path.startsWith(`${basePath}/`))
+    if (owner) return owner.surface.renderError(new GatewayError({ status: 404, code: 'not_found', type: 'not_found_error', message, retryable: false }))
+    return c.json({ error: { message, type: 'not_found' } }, 404)
+  })
   app.onError((error, c) => {
     log.error('unhandled error', { error: String((error as Error)?.stack ?? error) })
     return c.json({ error: { message: 'internal gateway error', type: 'internal_error' } }, 500)

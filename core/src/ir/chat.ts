@@ -56,6 +56,12 @@ export interface ChatRequest {
   stream?: boolean
   /** The caller wants usage reported in the stream. */
   streamUsage?: boolean
+  /**
+   * Dialect the request was parsed from ("openai", "openai-responses", "anthropic" ...).
+   * `extra` holds that dialect's fields: only an encoder of the same dialect copies them back;
+   * others report them as warnings (see `extraFor`).
+   */
+  dialect?: string
   /** Source-dialect fields the IR does not model; same-dialect encoders copy them back. */
   extra: Record<string, unknown>
 }

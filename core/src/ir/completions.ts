@@ -13,6 +13,8 @@ export interface CompletionRequest {
   seed?: number
   stream?: boolean
   streamUsage?: boolean
+  /** Dialect `extra` belongs to (see `ChatRequest.dialect`). */
+  dialect?: string
   extra: Record<string, unknown>
 }
 

@@ -7,6 +7,8 @@ export interface EmbeddingsRequest {
   dimensions?: number
   encodingFormat?: 'float' | 'base64'
   user?: string
+  /** Dialect `extra` belongs to (see `ChatRequest.dialect`). */
+  dialect?: string
   extra: Record<string, unknown>
 }
 

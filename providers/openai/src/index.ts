@@ -1,4 +1,4 @@
-import { defineProvider, type UpstreamContext } from '@switchyard/core'
+import { defineProvider, type UpstreamContext, type Warning } from '@switchyard/core'
 import { parseChatResponse, toChatBody } from './chat.js'
 import { parseChatStream } from './chat-stream.js'
 import { parseCompletionResponse, parseCompletionStream, toCompletionBody } from './completions.js'
@@ -31,7 +31,10 @@ export default defineProvider({
   capabilities: () => ({ chat: true, stream: true, tools: true, images: true, embeddings: true, completions: true, responses: true, reasoning: true }),
   upstream: {
     chat: {
-      request: (request, context) => json(context, '/chat/completions', toChatBody(request)),
+      request: (request, context) => {
+        const warnings: Warning[] = []
+        return { ...json(context, '/chat/completions', toChatBody(request, warnings)), warnings }
+      },
       response: (body) => parseChatResponse(body),
       stream: (body) => parseChatStream(body),
     },

@@ -20,6 +20,19 @@ function modelOf(body: Record<string, unknown>): string {
   return model
 }
 
+/**
+ * The members the OpenAI spec requires besides `model`, checked before anything is sent:
+ * the passthrough path forwards the body without parsing it, and a body the upstream must
+ * reject should get its 400 here, not cost an upstream call.
+ */
+function requireMember(body: Record<string, unknown>, name: string, valid: (value: unknown) => boolean, expected: string): void {
+  const value = body[name]
+  if (value === undefined || value === null) throw GatewayError.badRequest(`Missing required parameter: '${name}'`, name)
+  if (!valid(value)) throw GatewayError.badRequest(`Invalid '${name}': expected ${expected}`, name)
+}
+
+const nonEmptyArray = (value: unknown) => Array.isArray(value) && value.length > 0
+
 function streamOf(body: Record<string, unknown>): boolean {
   const stream = body.stream
   if (stream === undefined || stream === null) return false
@@ -47,6 +60,7 @@ export function registerOpenAIRoutes(app: Hono, host: SurfaceHost): void {
   async function chat(c: Context) {
     const { body, raw } = await readBody(host, c)
     const model = modelOf(body)
+    requireMember(body, 'messages', nonEmptyArray, 'a non-empty array of messages')
     const stream = streamOf(body)
     const includeUsage = includeUsageOf(body)
     return host.handle(c, {
@@ -71,6 +85,7 @@ export function registerOpenAIRoutes(app: Hono, host: SurfaceHost): void {
     app.post(path, async (c) => {
       const { body, raw } = await readBody(host, c)
       const model = modelOf(body)
+      requireMember(body, 'prompt', (value) => typeof value === 'string' || Array.isArray(value), 'a string or an array')
       const stream = streamOf(body)
       const includeUsage = includeUsageOf(body)
       return host.handle(c, {
@@ -96,6 +111,7 @@ export function registerOpenAIRoutes(app: Hono, host: SurfaceHost): void {
     app.post(path, async (c) => {
       const { body, raw } = await readBody(host, c)
       const model = modelOf(body)
+      requireMember(body, 'input', (value) => typeof value === 'string' || Array.isArray(value), 'a string or an array')
       return host.handle(c, {
         operation: 'embeddings',
         body,

@@ -1,0 +1,283 @@
+import { createSseDecoder, formatSse, GatewayError, type FinishReason, type SseEvent, type StreamEvent, type Usage } from '@switchyard/core'
+import { toOpenAIErrorBody } from './errors.js'
+import { toOpenAIChatUsage } from './usage.js'
+import { chunkExtraOf, isObject, malformedChunkError, mapOpenAIFinishReason, readOpenAISseEvent, toOpenAIFinishReason, usageOfChunk, type Json } from './wire.js'
+
+type BlockKind = 'text' | 'reasoning' | 'tool'
+interface Block { kind: BlockKind; id: string }
+interface ToolBlock extends Block { kind: 'tool'; toolCallId: string }
+interface ChoiceState {
+  open: Block | undefined
+  blocks: number
+  /** Current tool call per wire `index` (`-1` when the provider sends none, as Mistral does). */
+  tools: Map<number, ToolBlock>
+  ended: boolean
+}
+
+/**
+ * OpenAI chat-completions SSE -> IR events: `response-start`, per choice `*-start`/`*-delta`/`*-end`
+ * blocks (one open at a time) and `choice-end`, `usage` per usage chunk, then one `finish`
+ * (finish reason of choice 0, last usage). An upstream error or a bad chunk becomes one `error` event
+ * and ends the stream. https://platform.openai.com/docs/api-reference/chat-streaming
+ */
+export function parseChatStream(body: ReadableStream<Uint8Array>): ReadableStream<StreamEvent> {
+  const choices = new Map<number, ChoiceState>()
+  let started = false
+  let done = false
+  let finishReason: FinishReason | undefined
+  let usage: Usage | undefined
+
+  return body.pipeThrough(createSseDecoder()).pipeThrough(new TransformStream<SseEvent, StreamEvent>({
+    transform(event, controller) {
+      if (done) return
+      const emit = (out: StreamEvent) => controller.enqueue(out)
+
+      const close = (state: ChoiceState, choice: number) => {
+        const block = state.open
+        if (!block) return
+        state.open = undefined
+        switch (block.kind) {
+          case 'text': return emit({ type: 'text-end', id: block.id, choice })
+          case 'reasoning': return emit({ type: 'reasoning-end', id: block.id, choice })
+          case 'tool': return emit({ type: 'tool-call-end', id: block.id, choice })
+          default: {
+            const unreachable: never = block.kind
+            return unreachable
+          }
+        }
+      }
+
+      const delta = (state: ChoiceState, choice: number, kind: 'text' | 'reasoning', text: unknown) => {
+        if (typeof text !== 'string' || text === '') return
+        if (state.open?.kind !== kind) {
+          close(state, choice)
+          state.open = { kind, id: `${choice}:${kind}:${state.blocks++}` }
+          emit({ type: kind === 'text' ? 'text-start' : 'reasoning-start', id: state.open.id, choice })
+        }
+        emit({ type: kind === 'text' ? 'text-delta' : 'reasoning-delta', id: state.open.id, delta: text, choice })
+      }
+
+      const toolCall = (state: ChoiceState, choice: number, entry: Json) => {
+        const fn = isObject(entry.function) ? entry.function : {}
+        const index = typeof entry.index === 'number' ? entry.index : -1
+        const callId = typeof entry.id === 'string' && entry.id !== '' ? entry.id : undefined
+        let tool = state.tools.get(index)
+        // A new id at a known index (or without indices) starts the next call.
+        if (!tool || (callId !== undefined && callId !== tool.toolCallId)) {
+          close(state, choice)
+          const number = state.blocks++
+          tool = { kind: 'tool', id: `${choice}:tool:${number}`, toolCallId: callId ?? `call_${choice}_${number}` }
+          state.tools.set(index, tool)
+          state.open = tool
+          emit({ type: 'tool-call-start', id: tool.id, toolCallId: tool.toolCallId, name: typeof fn.name === 'string' ? fn.name : '', choice })
+        }
+        // Interleaved argument pieces of several calls are rare; they still go to their own call id.
+        if (typeof fn.arguments === 'string' && fn.arguments !== '') emit({ type: 'tool-call-delta', id: tool.id, argumentsDelta: fn.arguments, choice })
+      }
+
+      const onChunk = (chunk: Json) => {
+        if (!started) {
+          started = true
+          const extra = chunkExtraOf(chunk)
+          emit({
+            type: 'response-start',
+            id: typeof chunk.id === 'string' ? chunk.id : '',
+            model: typeof chunk.model === 'string' ? chunk.model : '',
+            ...(typeof chunk.created === 'number' && { created: chunk.created }),
+            ...(extra && { extra }),
+          })
+        }
+        for (const [position, raw] of (Array.isArray(chunk.choices) ? chunk.choices : []).entries()) {
+          if (!isObject(raw)) continue
+          const choice = typeof raw.index === 'number' ? raw.index : position
+          let state = choices.get(choice)
+          if (!state) choices.set(choice, (state = { open: undefined, blocks: 0, tools: new Map(), ended: false }))
+          if (state.ended) continue
+          const change = isObject(raw.delta) ? raw.delta : {}
+          delta(state, choice, 'reasoning', change.reasoning_content ?? change.reasoning)
+          if (Array.isArray(change.content)) {
+            for (const item of change.content) {
+              if (!isObject(item)) continue
+              if (item.type === 'text') delta(state, choice, 'text', item.text)
+              else if (item.type === 'thinking' && Array.isArray(item.thinking)) {
+                for (const inner of item.thinking) if (isObject(inner)) delta(state, choice, 'reasoning', inner.text)
+              }
+            }
+          } else delta(state, choice, 'text', change.content)
+          if (typeof change.refusal === 'string' && change.refusal !== '') emit({ type: 'refusal-delta', id: `${choice}:refusal`, delta: change.refusal, choice })
+          if (Array.isArray(change.tool_calls)) for (const entry of change.tool_calls) if (isObject(entry)) toolCall(state, choice, entry)
+          if (typeof raw.finish_reason === 'string') {
+            close(state, choice)
+            state.ended = true
+            const reason = mapOpenAIFinishReason(raw.finish_reason)
+            if (choice === 0) finishReason = reason
+            emit({ type: 'choice-end', choice, finishReason: reason })
+          }
+        }
+        const chunkUsage = usageOfChunk(chunk)
+        if (chunkUsage) {
+          usage = chunkUsage
+          emit({ type: 'usage', usage: chunkUsage })
+        }
+      }
+
+      const item = readOpenAISseEvent(event)
+      switch (item.kind) {
+        case 'chunk': return onChunk(item.chunk)
+        case 'done': return finish(controller)
+        case 'error':
+          done = true
+          emit({ type: 'error', error: item.error })
+          return controller.terminate()
+        case 'skip': return
+        default: {
+          const unreachable: never = item
+          return unreachable
+        }
+      }
+    },
+    flush(controller) {
+      if (!done) finish(controller)
+    },
+  }))
+
+  /** Closes what is open and ends with one `finish`; also when [DONE] or a finish_reason never came. */
+  function finish(controller: TransformStreamDefaultController<StreamEvent>): void {
+    done = true
+    if (!started) {
+      controller.enqueue({ type: 'error', error: malformedChunkError('the stream ended before any chunk') })
+      return
+    }
+    for (const [choice, state] of [...choices].sort(([a], [b]) => a - b)) {
+      if (state.ended) continue
+      const block = state.open
+      if (block) controller.enqueue({ type: block.kind === 'tool' ? 'tool-call-end' : block.kind === 'text' ? 'text-end' : 'reasoning-end', id: block.id, choice })
+      state.ended = true
+      controller.enqueue({ type: 'choice-end', choice, finishReason: { unified: 'other', raw: undefined } })
+    }
+    controller.enqueue({ type: 'finish', finishReason: finishReason ?? { unified: 'other', raw: undefined }, usage })
+  }
+}
+
+interface RenderChoice { ended: boolean; tools: Map<string, number> }
+
+/** Options of {@link renderChatStream}. */
+export interface RenderChatStreamOptions {
+  /** Chunk `id`; defaults to the id of `response-start`. */
+  id?: string
+  /** Model reported in every chunk. */
+  model: string
+  /** The caller asked for `stream_options.include_usage`: send the usage chunk (and `usage: null` before it). */
+  includeUsage: boolean
+}
+
+/**
+ * IR events -> OpenAI chat-completions SSE bytes: one `chat.completion.chunk` per event that carries
+ * content (never coalesced), a finish chunk per choice, the usage chunk when asked, then `[DONE]`.
+ * An `error` event becomes `data: {"error":{...}}` and ends the stream without `[DONE]`.
+ */
+export function renderChatStream(events: ReadableStream<StreamEvent>, options: RenderChatStreamOptions): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder()
+  const choices = new Map<number, RenderChoice>()
+  let id = options.id
+  let created = 0
+  let extra: Json = {}
+  let usage: Usage | undefined
+  let closed = false
+  const head = () => ({ id: id ?? '', object: 'chat.completion.chunk', created, model: options.model, ...extra })
+  const nullUsage = options.includeUsage ? { usage: null } : {}
+
+  return events.pipeThrough(new TransformStream<StreamEvent, Uint8Array>({
+    transform(event, controller) {
+      if (closed) return
+      const send = (payload: Json) => controller.enqueue(encoder.encode(formatSse(JSON.stringify(payload))))
+      const chunk = (choice: number, delta: Json, finish: string | null = null) =>
+        send({ ...head(), choices: [{ index: choice, delta, logprobs: null, finish_reason: finish }], ...nullUsage })
+      /** The first chunk of a choice announces the assistant role, as OpenAI does. */
+      const begin = (choice = 0): RenderChoice => {
+        let state = choices.get(choice)
+        if (!state) {
+          choices.set(choice, (state = { ended: false, tools: new Map() }))
+          chunk(choice, { role: 'assistant', content: '', refusal: null })
+        }
+        return state
+      }
+      switch (event.type) {
+        case 'response-start':
+          id ??= event.id
+          created = event.created ?? created
+          extra = event.extra ?? {}
+          return
+        case 'text-start':
+        case 'reasoning-start':
+          begin(event.choice)
+          return
+        case 'text-delta':
+          begin(event.choice)
+          if (event.delta !== '') chunk(event.choice ?? 0, { content: event.delta })
+          return
+        case 'reasoning-delta':
+          begin(event.choice)
+          if (event.delta !== '') chunk(event.choice ?? 0, { reasoning_content: event.delta })
+          return
+        case 'refusal-delta':
+          begin(event.choice)
+          if (event.delta !== '') chunk(event.choice ?? 0, { refusal: event.delta })
+          return
+        case 'tool-call-start': {
+          const state = begin(event.choice)
+          const index = state.tools.size
+          state.tools.set(event.id, index)
+          chunk(event.choice ?? 0, { tool_calls: [{ index, id: event.toolCallId, type: 'function', function: { name: event.name, arguments: '' } }] })
+          return
+        }
+        case 'tool-call-delta': {
+          const index = begin(event.choice).tools.get(event.id)
+          if (index !== undefined && event.argumentsDelta !== '') chunk(event.choice ?? 0, { tool_calls: [{ index, function: { arguments: event.argumentsDelta } }] })
+          return
+        }
+        case 'choice-end': {
+          const state = begin(event.choice)
+          if (state.ended) return
+          state.ended = true
+          chunk(event.choice, {}, toOpenAIFinishReason(event.finishReason))
+          return
+        }
+        case 'usage':
+          usage = event.usage
+          return
+        case 'finish': {
+          usage = event.usage ?? usage
+          begin(0)
+          for (const [choice, state] of choices) {
+            if (state.ended) continue
+            state.ended = true
+            chunk(choice, {}, toOpenAIFinishReason(event.finishReason))
+          }
+          if (options.includeUsage && usage) send({ ...head(), choices: [], usage: toOpenAIChatUsage(usage) })
+          controller.enqueue(encoder.encode('data: [DONE]\n\n'))
+          closed = true
+          return
+        }
+        case 'error':
+          closed = true
+          send(toOpenAIErrorBody(event.error))
+          return controller.terminate()
+        case 'text-end':
+        case 'reasoning-end':
+        case 'tool-call-end':
+        case 'reasoning-signature': // no chat-completions equivalent
+          return
+        default: {
+          const unreachable: never = event
+          return unreachable
+        }
+      }
+    },
+    flush(controller) {
+      if (closed) return
+      const error = new GatewayError({ status: 502, code: 'upstream', message: 'the response stream ended unexpectedly' })
+      controller.enqueue(encoder.encode(formatSse(JSON.stringify(toOpenAIErrorBody(error)))))
+    },
+  }))
+}

@@ -1,0 +1,314 @@
+import * as v from 'valibot'
+import {
+  extraFor,
+  createSseDecoder,
+  formatSse,
+  GatewayError,
+  mapFinishReason,
+  type CompletionRequest,
+  type CompletionResponse,
+  type FinishReason,
+  type SseEvent,
+  type StreamEvent,
+  type UnifiedFinishReason,
+  type Usage,
+} from '@switchyard/core'
+import { toOpenAIErrorBody } from './errors.js'
+import { toOpenAIChatUsage, usageFromOpenAI } from './usage.js'
+import { chunkExtraOf, defined, malformedChunkError, readOpenAISseEvent, restOf, usageOfChunk, validateWire, type Json } from './wire.js'
+
+const nullish = v.nullish
+const int = v.pipe(v.number(), v.integer())
+
+const RequestSchema = v.looseObject({
+  prompt: v.union([v.string(), v.array(v.string())], 'prompt must be a string or an array of strings (token prompts are not supported)'),
+  max_tokens: nullish(int),
+  temperature: nullish(v.number()),
+  top_p: nullish(v.number()),
+  stop: nullish(v.union([v.string(), v.array(v.string())], 'stop must be a string or an array of strings')),
+  n: nullish(v.pipe(int, v.minValue(1))),
+  seed: nullish(int),
+  stream: nullish(v.boolean()),
+  stream_options: nullish(v.looseObject({ include_usage: nullish(v.boolean()) })),
+})
+const REQUEST_KEYS = new Set(['model', ...Object.keys(RequestSchema.entries)])
+
+const FINISH_REASONS: Readonly<Record<string, UnifiedFinishReason>> = { stop: 'stop', length: 'length', content_filter: 'content-filter' }
+
+const mapCompletionFinishReason = (raw: string | null | undefined) => mapFinishReason(raw, FINISH_REASONS)
+
+/** IR finish reason -> legacy completions `finish_reason` (stop, length, content_filter). */
+function toCompletionFinishReason(reason: FinishReason): string {
+  if (reason.raw !== undefined && Object.hasOwn(FINISH_REASONS, reason.raw)) return reason.raw
+  switch (reason.unified) {
+    case 'length': return 'length'
+    case 'content-filter': return 'content_filter'
+    case 'stop':
+    case 'tool-calls':
+    case 'error':
+    case 'other': return 'stop'
+    default: {
+      const unreachable: never = reason.unified
+      return unreachable
+    }
+  }
+}
+
+/**
+ * Legacy `/v1/completions` request body -> IR `CompletionRequest` for `model`; unmodeled fields
+ * (`echo`, `logprobs`, `suffix`, `best_of` ...) stay in `extra`. Bad input throws a 400.
+ * https://platform.openai.com/docs/api-reference/completions/create
+ */
+export function parseCompletionRequest(body: Record<string, unknown>, model: string): CompletionRequest {
+  const wire = validateWire(RequestSchema, body)
+  const extra: Json = restOf(body, REQUEST_KEYS) ?? {}
+  const request: CompletionRequest = { model, prompt: wire.prompt, dialect: 'openai', extra }
+  if (wire.max_tokens != null) request.maxTokens = wire.max_tokens
+  if (wire.temperature != null) request.temperature = wire.temperature
+  if (wire.top_p != null) request.topP = wire.top_p
+  if (wire.stop != null) request.stop = typeof wire.stop === 'string' ? [wire.stop] : wire.stop
+  if (wire.n != null) request.n = wire.n
+  if (wire.seed != null) request.seed = wire.seed
+  if (wire.stream != null) request.stream = wire.stream
+  if (wire.stream_options != null) {
+    if (wire.stream_options.include_usage != null) request.streamUsage = wire.stream_options.include_usage
+    const options = restOf(wire.stream_options, new Set(['include_usage']))
+    if (options) extra.stream_options = options
+  }
+  return request
+}
+
+/** IR `CompletionRequest` -> legacy completions body; `extra` copied back, usage always asked for in streams. */
+export function toCompletionBody(request: CompletionRequest): Record<string, unknown> {
+  const body = defined({
+    model: request.model,
+    prompt: request.prompt,
+    max_tokens: request.maxTokens,
+    temperature: request.temperature,
+    top_p: request.topP,
+    stop: request.stop,
+    n: request.n,
+    seed: request.seed,
+    stream: request.stream,
+  })
+  const extra = extraFor('openai', request, undefined)
+  for (const [key, value] of Object.entries(extra)) if (!(key in body)) body[key] = value
+  if (request.stream) body.stream_options = { ...(extra.stream_options as Json | undefined), include_usage: true }
+  return body
+}
+
+const ResponseSchema = v.looseObject({
+  id: nullish(v.string()),
+  created: nullish(v.number()),
+  model: nullish(v.string()),
+  choices: v.array(v.looseObject({ text: nullish(v.string()), index: nullish(v.number()), finish_reason: nullish(v.string()) })),
+})
+const RESPONSE_KEYS = new Set(['id', 'object', 'created', 'model', 'choices', 'usage'])
+
+/** Legacy `text_completion` object -> IR `CompletionResponse`. */
+export function parseCompletionResponse(json: unknown): CompletionResponse {
+  const wire = validateWire(ResponseSchema, json, '', 'response')
+  const extra = restOf(wire, RESPONSE_KEYS)
+  return {
+    id: wire.id ?? '',
+    model: wire.model ?? '',
+    created: wire.created ?? 0,
+    choices: wire.choices.map((choice, position) => ({
+      index: choice.index ?? position,
+      text: choice.text ?? '',
+      finishReason: mapCompletionFinishReason(choice.finish_reason),
+      ...(choice.logprobs != null && { logprobs: choice.logprobs }),
+    })),
+    usage: usageFromOpenAI(wire.usage),
+    ...(extra && { extra }),
+  }
+}
+
+/** IR `CompletionResponse` -> `text_completion` object as OpenAI sends it, reporting `model`. */
+export function renderCompletionResponse(response: CompletionResponse, model: string): Record<string, unknown> {
+  return {
+    id: response.id,
+    object: 'text_completion',
+    created: response.created,
+    model,
+    choices: response.choices.map((choice) => ({
+      text: choice.text,
+      index: choice.index,
+      logprobs: choice.logprobs ?? null,
+      finish_reason: toCompletionFinishReason(choice.finishReason),
+    })),
+    ...(response.usage && { usage: toOpenAIChatUsage(response.usage) }),
+    ...response.extra,
+  }
+}
+
+/**
+ * Legacy completions SSE -> IR events: `response-start`, per choice one text block and `choice-end`,
+ * `usage`, then one `finish`. Upstream errors and bad chunks become one `error` event.
+ */
+export function parseCompletionStream(body: ReadableStream<Uint8Array>): ReadableStream<StreamEvent> {
+  const open = new Set<number>()
+  const ended = new Set<number>()
+  let started = false
+  let done = false
+  let finishReason: FinishReason | undefined
+  let usage: Usage | undefined
+
+  function finish(controller: TransformStreamDefaultController<StreamEvent>): void {
+    done = true
+    if (!started) {
+      controller.enqueue({ type: 'error', error: malformedChunkError('the stream ended before any chunk') })
+      return
+    }
+    for (const choice of [...open].sort((a, b) => a - b)) {
+      if (ended.has(choice)) continue
+      controller.enqueue({ type: 'text-end', id: `${choice}:text`, choice })
+      controller.enqueue({ type: 'choice-end', choice, finishReason: { unified: 'other', raw: undefined } })
+    }
+    controller.enqueue({ type: 'finish', finishReason: finishReason ?? { unified: 'other', raw: undefined }, usage })
+  }
+
+  return body.pipeThrough(createSseDecoder()).pipeThrough(new TransformStream<SseEvent, StreamEvent>({
+    transform(event, controller) {
+      if (done) return
+      const item = readOpenAISseEvent(event)
+      switch (item.kind) {
+        case 'chunk': {
+          const chunk = item.chunk
+          if (!started) {
+            started = true
+            const extra = chunkExtraOf(chunk)
+            controller.enqueue({
+              type: 'response-start',
+              id: typeof chunk.id === 'string' ? chunk.id : '',
+              model: typeof chunk.model === 'string' ? chunk.model : '',
+              ...(typeof chunk.created === 'number' && { created: chunk.created }),
+              ...(extra && { extra }),
+            })
+          }
+          for (const [position, raw] of (Array.isArray(chunk.choices) ? chunk.choices : []).entries()) {
+            if (typeof raw !== 'object' || raw === null) continue
+            const choice = typeof raw.index === 'number' ? raw.index : position
+            if (ended.has(choice)) continue
+            const id = `${choice}:text`
+            // Every choice gets its block, also an empty one, so `text-end` always has a start.
+            if (!open.has(choice)) {
+              open.add(choice)
+              controller.enqueue({ type: 'text-start', id, choice })
+            }
+            if (typeof raw.text === 'string' && raw.text !== '') controller.enqueue({ type: 'text-delta', id, delta: raw.text, choice })
+            if (typeof raw.finish_reason === 'string') {
+              ended.add(choice)
+              const reason = mapCompletionFinishReason(raw.finish_reason)
+              if (choice === 0) finishReason = reason
+              controller.enqueue({ type: 'text-end', id, choice })
+              controller.enqueue({ type: 'choice-end', choice, finishReason: reason })
+            }
+          }
+          const chunkUsage = usageOfChunk(chunk)
+          if (chunkUsage) {
+            usage = chunkUsage
+            controller.enqueue({ type: 'usage', usage: chunkUsage })
+          }
+          return
+        }
+        case 'done': return finish(controller)
+        case 'error':
+          done = true
+          controller.enqueue({ type: 'error', error: item.error })
+          return controller.terminate()
+        case 'skip': return
+        default: {
+          const unreachable: never = item
+          return unreachable
+        }
+      }
+    },
+    flush(controller) {
+      if (!done) finish(controller)
+    },
+  }))
+}
+
+/**
+ * IR events -> legacy completions SSE bytes: a `text_completion` chunk per text delta, a finish chunk
+ * per choice, the usage chunk when `includeUsage`, then `[DONE]`; an `error` event ends the stream.
+ * Reasoning and tool events have no legacy equivalent and are not rendered.
+ */
+export function renderCompletionStream(events: ReadableStream<StreamEvent>, options: { id?: string; model: string; includeUsage: boolean }): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder()
+  const ended = new Set<number>()
+  const seen = new Set<number>()
+  let id = options.id
+  let created = 0
+  let extra: Json = {}
+  let usage: Usage | undefined
+  let closed = false
+  const head = () => ({ id: id ?? '', object: 'text_completion', created, model: options.model, ...extra })
+  const nullUsage = options.includeUsage ? { usage: null } : {}
+
+  return events.pipeThrough(new TransformStream<StreamEvent, Uint8Array>({
+    transform(event, controller) {
+      if (closed) return
+      const send = (payload: Json) => controller.enqueue(encoder.encode(formatSse(JSON.stringify(payload))))
+      const chunk = (choice: number, text: string, finish: string | null = null) => {
+        seen.add(choice)
+        send({ ...head(), choices: [{ text, index: choice, logprobs: null, finish_reason: finish }], ...nullUsage })
+      }
+      switch (event.type) {
+        case 'response-start':
+          id ??= event.id
+          created = event.created ?? created
+          extra = event.extra ?? {}
+          return
+        case 'text-delta':
+          if (event.delta !== '' && !ended.has(event.choice ?? 0)) chunk(event.choice ?? 0, event.delta)
+          return
+        case 'choice-end':
+          if (ended.has(event.choice)) return
+          ended.add(event.choice)
+          chunk(event.choice, '', toCompletionFinishReason(event.finishReason))
+          return
+        case 'usage':
+          usage = event.usage
+          return
+        case 'finish':
+          usage = event.usage ?? usage
+          seen.add(0)
+          for (const choice of seen) {
+            if (ended.has(choice)) continue
+            ended.add(choice)
+            chunk(choice, '', toCompletionFinishReason(event.finishReason))
+          }
+          if (options.includeUsage && usage) send({ ...head(), choices: [], usage: toOpenAIChatUsage(usage) })
+          controller.enqueue(encoder.encode('data: [DONE]\n\n'))
+          closed = true
+          return
+        case 'error':
+          closed = true
+          send(toOpenAIErrorBody(event.error))
+          return controller.terminate()
+        case 'text-start':
+        case 'text-end':
+        case 'reasoning-start':
+        case 'reasoning-delta':
+        case 'reasoning-signature':
+        case 'reasoning-end':
+        case 'tool-call-start':
+        case 'tool-call-delta':
+        case 'tool-call-end':
+        case 'refusal-delta':
+          return
+        default: {
+          const unreachable: never = event
+          return unreachable
+        }
+      }
+    },
+    flush(controller) {
+      if (closed) return
+      const error = new GatewayError({ status: 502, code: 'upstream', message: 'the response stream ended unexpectedly' })
+      controller.enqueue(encoder.encode(formatSse(JSON.stringify(toOpenAIErrorBody(error)))))
+    },
+  }))
+}
