@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import { GatewayError, type ContentPart, type Message, type ReasoningPart, type Role, type Source, type TextPart, type Warning } from '@switchyard/core'
+import { fromReasoningDetails } from './reasoning-details.js'
 import { defined, restOf, validateWire, type Json } from './wire.js'
 
 /** Chat-completions messages <-> IR messages, both directions. */
@@ -19,6 +20,7 @@ const MessageSchema = v.looseObject({
   name: nullish(v.string()),
   refusal: nullish(v.string()),
   reasoning_content: nullish(v.string()),
+  reasoning_details: nullish(v.array(v.unknown())),
   tool_calls: nullish(v.array(ToolCallSchema)),
   tool_call_id: nullish(v.pipe(v.string(), v.minLength(1))),
 })
@@ -118,7 +120,10 @@ export function parseChatMessage(raw: unknown, index: number): Message {
     content = [{ type: 'tool-result', toolCallId: message.tool_call_id, content: parseContent(message.content, role, `${path}.content`) as TextPart[] }]
   } else if (role === 'assistant') {
     content = []
-    if (message.reasoning_content) content.push({ type: 'reasoning', text: message.reasoning_content })
+    // `reasoning_details` carries signatures (see reasoning-details.ts) and wins over the plain text.
+    const detailed = fromReasoningDetails(message.reasoning_details)
+    if (detailed) content.push(...detailed)
+    else if (message.reasoning_content) content.push({ type: 'reasoning', text: message.reasoning_content })
     content.push(...parseContent(message.content, role, `${path}.content`))
     if (message.refusal != null) content.push({ type: 'refusal', text: message.refusal })
     for (const call of message.tool_calls ?? []) {
@@ -128,7 +133,7 @@ export function parseChatMessage(raw: unknown, index: number): Message {
     content = parseContent(message.content, role, `${path}.content`)
   }
   // Fields this codec reads only for some roles travel as extra on the others.
-  const unread = role === 'tool' ? ['refusal', 'reasoning_content', 'tool_calls'] : role === 'assistant' ? ['tool_call_id'] : ['refusal', 'reasoning_content', 'tool_calls', 'tool_call_id']
+  const unread = role === 'tool' ? ['refusal', 'reasoning_content', 'reasoning_details', 'tool_calls'] : role === 'assistant' ? ['tool_call_id'] : ['refusal', 'reasoning_content', 'reasoning_details', 'tool_calls', 'tool_call_id']
   const kept: Json = { ...extra }
   for (const key of unread) if (message[key] != null) kept[key] = message[key]
   return { role, content, ...(message.name != null && { name: message.name }), ...(Object.keys(kept).length > 0 && { extra: kept }) }

@@ -260,6 +260,8 @@ describe('renderChatStream', () => {
       chunk(1, { role: 'assistant', content: '', refusal: null }),
       chunk(1, { tool_calls: [{ index: 0, id: 'toolu_2', type: 'function', function: { name: 'g', arguments: '' } }] }),
       chunk(1, {}, 'tool_calls'),
+      // Signed reasoning goes out once, whole, before its choice's finish chunk.
+      chunk(0, { reasoning_details: [{ type: 'reasoning.text', text: 'hm', signature: 's', index: 0 }] }),
       chunk(0, {}, 'tool_calls'),
       { ...head, choices: [], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_tokens_details: { cached_tokens: 2 } } },
       '[DONE]',

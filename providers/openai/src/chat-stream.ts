@@ -1,6 +1,7 @@
-import { createSseDecoder, formatSse, GatewayError, type FinishReason, type SseEvent, type StreamEvent, type Usage } from '@switchyard/core'
+import { createSseDecoder, formatSse, GatewayError, type FinishReason, type ReasoningPart, type SseEvent, type StreamEvent, type Usage } from '@switchyard/core'
 import { toOpenAIErrorBody } from './errors.js'
 import { toOpenAIChatUsage } from './usage.js'
+import { toReasoningDetails } from './reasoning-details.js'
 import { chunkExtraOf, isObject, malformedChunkError, mapOpenAIFinishReason, readOpenAISseEvent, toOpenAIFinishReason, usageOfChunk, type Json } from './wire.js'
 
 type BlockKind = 'text' | 'reasoning' | 'tool'
@@ -159,7 +160,12 @@ export function parseChatStream(body: ReadableStream<Uint8Array>): ReadableStrea
   }
 }
 
-interface RenderChoice { ended: boolean; tools: Map<string, number> }
+interface RenderChoice {
+  ended: boolean
+  tools: Map<string, number>
+  /** Reasoning blocks by id, to send `reasoning_details` once before the finish when they carry signatures. */
+  reasoning?: Map<string, ReasoningPart>
+}
 
 /** Options of {@link renderChatStream}. */
 export interface RenderChatStreamOptions {
@@ -193,6 +199,15 @@ export function renderChatStream(events: ReadableStream<StreamEvent>, options: R
       const send = (payload: Json) => controller.enqueue(encoder.encode(formatSse(JSON.stringify(payload))))
       const chunk = (choice: number, delta: Json, finish: string | null = null) =>
         send({ ...head(), choices: [{ index: choice, delta, logprobs: null, finish_reason: finish }], ...nullUsage })
+      /**
+       * Signed or redacted reasoning goes out once, whole, right before the finish chunk: the
+       * OpenAI SDK's stream helper keeps the last value of a field it does not know, so the
+       * final message has the complete `reasoning_details` to send back.
+       */
+      const sendReasoningDetails = (choice: number, state: RenderChoice) => {
+        const details = state.reasoning && toReasoningDetails([...state.reasoning.values()])
+        if (details) chunk(choice, { reasoning_details: details })
+      }
       /** The first chunk of a choice announces the assistant role, as OpenAI does. */
       const begin = (choice = 0): RenderChoice => {
         let state = choices.get(choice)
@@ -209,17 +224,26 @@ export function renderChatStream(events: ReadableStream<StreamEvent>, options: R
           extra = event.extra ?? {}
           return
         case 'text-start':
-        case 'reasoning-start':
           begin(event.choice)
+          return
+        case 'reasoning-start':
+          (begin(event.choice).reasoning ??= new Map()).set(event.id, { type: 'reasoning', text: '', ...(event.redacted !== undefined && { redacted: event.redacted }) })
           return
         case 'text-delta':
           begin(event.choice)
           if (event.delta !== '') chunk(event.choice ?? 0, { content: event.delta })
           return
-        case 'reasoning-delta':
-          begin(event.choice)
+        case 'reasoning-delta': {
+          const part = begin(event.choice).reasoning?.get(event.id)
+          if (part) part.text += event.delta
           if (event.delta !== '') chunk(event.choice ?? 0, { reasoning_content: event.delta })
           return
+        }
+        case 'reasoning-signature': {
+          const part = begin(event.choice).reasoning?.get(event.id)
+          if (part) part.signature = (part.signature ?? '') + event.signature
+          return
+        }
         case 'refusal-delta':
           begin(event.choice)
           if (event.delta !== '') chunk(event.choice ?? 0, { refusal: event.delta })
@@ -240,6 +264,7 @@ export function renderChatStream(events: ReadableStream<StreamEvent>, options: R
           const state = begin(event.choice)
           if (state.ended) return
           state.ended = true
+          sendReasoningDetails(event.choice, state)
           chunk(event.choice, {}, toOpenAIFinishReason(event.finishReason))
           return
         }
@@ -252,6 +277,7 @@ export function renderChatStream(events: ReadableStream<StreamEvent>, options: R
           for (const [choice, state] of choices) {
             if (state.ended) continue
             state.ended = true
+            sendReasoningDetails(choice, state)
             chunk(choice, {}, toOpenAIFinishReason(event.finishReason))
           }
           if (options.includeUsage && usage) send({ ...head(), choices: [], usage: toOpenAIChatUsage(usage) })
@@ -266,7 +292,6 @@ export function renderChatStream(events: ReadableStream<StreamEvent>, options: R
         case 'text-end':
         case 'reasoning-end':
         case 'tool-call-end':
-        case 'reasoning-signature': // no chat-completions equivalent
           return
         default: {
           const unreachable: never = event

@@ -326,3 +326,42 @@ describe('extra from another dialect', () => {
     expect(warnings.map((warning) => warning.type === 'unsupported' && warning.feature)).toEqual(['container', 'mcp_servers'])
   })
 })
+
+describe('reasoning_details (signed reasoning through the OpenAI dialect)', () => {
+  it('renders signatures and redacted reasoning, and parses them back from an assistant turn', async () => {
+    const { renderChatResponse, parseChatRequest } = await import('./chat.js')
+    const rendered = renderChatResponse(
+      {
+        id: 'msg_1',
+        model: 'claude',
+        created: 0,
+        usage: undefined,
+        choices: [{ index: 0, finishReason: { unified: 'stop', raw: 'end_turn' }, message: { role: 'assistant', content: [
+          { type: 'reasoning', text: 'Let me think.', signature: 'sig-abc' },
+          { type: 'reasoning', text: '', redacted: 'opaque-data' },
+          { type: 'text', text: 'Answer.' },
+        ] } }],
+      },
+      'claude',
+    ) as any
+    const message = rendered.choices[0].message
+    expect(message.reasoning_content).toBe('Let me think.')
+    expect(message.reasoning_details).toEqual([
+      { type: 'reasoning.text', text: 'Let me think.', signature: 'sig-abc', index: 0 },
+      { type: 'reasoning.encrypted', data: 'opaque-data', index: 1 },
+    ])
+    const request = parseChatRequest({ model: 'm', messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: message.content, reasoning_content: message.reasoning_content, reasoning_details: message.reasoning_details }, { role: 'user', content: 'more' }] }, 'm')
+    expect(request.messages[1]!.content).toEqual([
+      { type: 'reasoning', text: 'Let me think.', signature: 'sig-abc' },
+      { type: 'reasoning', text: '', redacted: 'opaque-data' },
+      { type: 'text', text: 'Answer.' },
+    ])
+    expect(request.messages[1]!.extra).toBeUndefined()
+  })
+
+  it('leaves reasoning_details out when no reasoning is signed', async () => {
+    const { renderChatResponse } = await import('./chat.js')
+    const rendered = renderChatResponse({ id: 'c', model: 'm', created: 0, usage: undefined, choices: [{ index: 0, finishReason: { unified: 'stop', raw: 'stop' }, message: { role: 'assistant', content: [{ type: 'reasoning', text: 'r' }, { type: 'text', text: 't' }] } }] }, 'm') as any
+    expect(rendered.choices[0].message).not.toHaveProperty('reasoning_details')
+  })
+})

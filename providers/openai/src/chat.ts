@@ -1,6 +1,7 @@
 import * as v from 'valibot'
-import { extraFor, type ChatChoice, type ChatRequest, type ChatResponse, type ContentPart, type ResponseFormat, type ToolChoice, type ToolDefinition, type Warning } from '@switchyard/core'
+import { extraFor, type ReasoningPart, type ChatChoice, type ChatRequest, type ChatResponse, type ContentPart, type ResponseFormat, type ToolChoice, type ToolDefinition, type Warning } from '@switchyard/core'
 import { parseChatMessage, toChatMessages, unsupported, withExtra } from './chat-messages.js'
+import { toReasoningDetails } from './reasoning-details.js'
 import { toOpenAIChatUsage, usageFromOpenAI } from './usage.js'
 import { defined, mapOpenAIFinishReason, restOf, toOpenAIFinishReason, validateWire, type Json } from './wire.js'
 
@@ -232,12 +233,14 @@ export function renderChatResponse(response: ChatResponse, model: string): Recor
       else if (part.type === 'reasoning') reasoning += part.text
       else if (part.type === 'tool-call') calls.push({ id: part.id, type: 'function', function: { name: part.name, arguments: part.arguments }, ...part.extra })
     }
+    const details = toReasoningDetails(choice.message.content.filter((part): part is ReasoningPart => part.type === 'reasoning'))
     const message = {
       role: 'assistant',
       content: text,
       refusal,
       ...(calls.length > 0 && { tool_calls: calls }),
       ...(reasoning && { reasoning_content: reasoning }),
+      ...(details && { reasoning_details: details }),
       ...choice.message.extra,
     }
     return { index: choice.index, message, logprobs: choice.logprobs ?? null, finish_reason: toOpenAIFinishReason(choice.finishReason) }
