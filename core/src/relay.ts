@@ -8,6 +8,12 @@ export interface RelayOptions {
   usageFrom: ((data: string) => Usage | undefined) | undefined
   /** Each parsed event (only when a plugin listens). */
   onEvent: ((event: SseEvent) => void) | undefined
+  /**
+   * Combines usage reported in several events (Anthropic: input tokens in `message_start`,
+   * output tokens in `message_delta`). Without it, the last event that reports usage wins.
+   * With it, the stream's head is kept too, so usage from its first events is not lost.
+   */
+  mergeUsage?: ((earlier: Usage, later: Usage) => Usage) | undefined
 }
 
 export interface Relay {
@@ -18,6 +24,16 @@ export interface Relay {
 
 /** How much of a stream's end to keep for reading usage when events are not parsed one by one. */
 const TAIL_BYTES = 32 * 1024
+/** How much of a stream's start to keep when usage is merged across events (the first events are small). */
+const HEAD_BYTES = 8 * 1024
+
+/** Decodes byte chunks as one UTF-8 text (an incomplete last character is left out). */
+function decodeAll(chunks: readonly Uint8Array[]): string {
+  const decoder = new TextDecoder()
+  let text = ''
+  for (const chunk of chunks) text += decoder.decode(chunk, { stream: true })
+  return text
+}
 
 /** Index just past the blank line that ends the first complete frame at or after `from`, or -1. */
 function frameEnd(text: string, from: number): number {
@@ -35,6 +51,12 @@ function frameEnd(text: string, from: number): number {
   return -1
 }
 
+/** Every event of a complete SSE text. */
+function parseAll(text: string): SseEvent[] {
+  const parser = new SseParser()
+  return parser.end(parser.feed(text))
+}
+
 /**
  * Relays an upstream SSE body to the caller. With nothing to strip or observe, the body
  * itself is returned (byte for byte, chunk for chunk). Observing usage alone keeps only
@@ -42,29 +64,55 @@ function frameEnd(text: string, from: number): number {
  * and forwards every other frame's bytes unchanged.
  */
 export function relayStream(body: ReadableStream<Uint8Array>, options: RelayOptions): Relay {
-  const { strip, usageFrom, onEvent } = options
+  const { strip, usageFrom, onEvent, mergeUsage } = options
   let usage: Usage | undefined
+  const observe = (data: string) => {
+    if (data.length === 0) return
+    const found = usageFrom!(data)
+    if (found) usage = usage && mergeUsage ? mergeUsage(usage, found) : found
+  }
   if (!strip && !usageFrom && !onEvent) return { stream: body, usage: () => undefined }
 
   if (!strip && !onEvent) {
     const tail: Uint8Array[] = []
     let tailBytes = 0
+    /** Index (among all chunks) of `tail[0]`. */
+    let firstTail = 0
+    const head: Uint8Array[] = []
+    let headBytes = 0
     const stream = body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           controller.enqueue(chunk)
+          if (mergeUsage && headBytes < HEAD_BYTES) {
+            head.push(chunk)
+            headBytes += chunk.byteLength
+          }
           tail.push(chunk)
           tailBytes += chunk.byteLength
-          while (tailBytes - tail[0]!.byteLength > TAIL_BYTES) tailBytes -= tail.shift()!.byteLength
+          while (tailBytes - tail[0]!.byteLength > TAIL_BYTES) {
+            tailBytes -= tail.shift()!.byteLength
+            firstTail++
+          }
         },
         flush() {
-          const decoder = new TextDecoder()
-          let text = ''
-          for (const chunk of tail) text += decoder.decode(chunk, { stream: true })
-          text += decoder.decode()
-          const parser = new SseParser()
-          const events = parser.end(parser.feed(text))
-          for (let i = events.length - 1; i >= 0 && usage === undefined; i--) usage = usageFrom!(events[i]!.data)
+          if (!mergeUsage) {
+            const events = parseAll(decodeAll(tail))
+            for (let i = events.length - 1; i >= 0 && usage === undefined; i--) usage = usageFrom!(events[i]!.data)
+            return
+          }
+          let events: SseEvent[]
+          if (firstTail <= head.length) {
+            // Head and tail meet: the whole stream is at hand.
+            events = parseAll(decodeAll([...head.slice(0, firstTail), ...tail]))
+          } else {
+            // Complete events of the head, then the tail from its first frame boundary on.
+            events = new SseParser().feed(decodeAll(head))
+            const text = decodeAll(tail)
+            const start = frameEnd(text, 0)
+            if (start !== -1) events.push(...parseAll(text.slice(start)))
+          }
+          for (const event of events) observe(event.data)
         },
       }),
     )
@@ -80,7 +128,7 @@ export function relayStream(body: ReadableStream<Uint8Array>, options: RelayOpti
     let keep = true
     for (const event of events) {
       if (onEvent) onEvent(event)
-      if (usageFrom && event.data.length > 0) usage = usageFrom(event.data) ?? usage
+      if (usageFrom) observe(event.data)
       if (strip && strip(event.data)) keep = false
     }
     return keep

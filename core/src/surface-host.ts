@@ -33,6 +33,16 @@ export interface PassthroughSpec {
   usageFrom(data: string): Usage | undefined
   /** True for the usage-only stream chunk the gateway requested and must keep from the caller. */
   isUsageOnly?(data: string): boolean
+  /**
+   * Combines usage reported by several stream events (Anthropic reports input tokens in
+   * `message_start` and output tokens in `message_delta`). Without it the last report wins.
+   */
+  mergeUsage?(earlier: Usage, later: Usage): Usage
+  /**
+   * Protocol headers of the caller's request that the same-dialect upstream must see
+   * (Anthropic's `anthropic-version`); they override the provider's defaults.
+   */
+  headers?: Record<string, string>
 }
 
 /** One model-routed call, described by a surface. */
@@ -54,10 +64,24 @@ export interface SurfaceCall<Op extends Operation> {
 export interface ForwardCall {
   /** Provider id; defaults to the surface's default provider. */
   provider?: string
+  /** Model the call concerns, for choosing among keys restricted to some models (default: any key). */
+  model?: string
   path: string
   method: string
   body?: string | ReadableStream<Uint8Array>
   contentType?: string
+  /** Protocol headers for the upstream (override the provider's defaults), as in `PassthroughSpec.headers`. */
+  headers?: Record<string, string>
+}
+
+/** Where a model name routes, without calling anything. */
+export interface ResolvedModel {
+  /** Provider id. */
+  provider: string
+  /** Model name as that provider knows it (prefix removed). */
+  model: string
+  /** Wire format of the provider (`openai`, `anthropic` ...), when it declares one. */
+  dialect: string | undefined
 }
 
 /** What a surface's routes use: body reading, routing, the whole hook pipeline. */
@@ -74,6 +98,11 @@ export interface SurfaceHost {
   forward(c: Context, call: ForwardCall): Promise<Response>
   /** Models the gateway can serve for this surface, as `provider/model`. */
   listModels(): Array<{ id: string; provider: string }>
+  /**
+   * Where `model` routes (`provider/model`, or a bare name -> the surface's default provider),
+   * for routes that answer differently per target. Throws the same 400 as a model call would.
+   */
+  resolve(model: string): ResolvedModel
 }
 
 export interface HostOptions {
@@ -359,7 +388,8 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
       build(context) {
         const target = upstream.passthrough!(spec.path, context)
         const forwarded = pickHeaders(c.req.raw.headers)
-        return { url: target.url, method: 'POST', headers: forwarded ? { ...forwarded, ...target.headers } : target.headers, body }
+        const headers = forwarded || spec.headers ? { ...forwarded, ...target.headers, ...spec.headers } : target.headers
+        return { url: target.url, method: 'POST', headers, body }
       },
     })
     const contentType = sent.response.headers.get('content-type') ?? (call.stream ? 'text/event-stream' : 'application/json')
@@ -381,6 +411,7 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
       strip: injectUsage ? spec.isUsageOnly : undefined,
       usageFrom: wantsUsage || injectUsage ? spec.usageFrom : undefined,
       onEvent: undefined,
+      mergeUsage: spec.mergeUsage,
     })
     const outgoing = observeOutgoing(ctx, relay.stream, { usage: relay.usage, attempts: sent.attempts, status: sent.response.status })
     return new Response(outgoing, { status: sent.response.status, headers: { ...responseHeaders(ctx, contentType), 'cache-control': 'no-cache' } })
@@ -399,13 +430,14 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
       ctx.provider = id
       const directKey = allowDirectKeys ? directKeyOf(c.req.raw.headers) : undefined
       const sent = await sendUpstream({
-        route: { provider, model: '' },
+        route: { provider, model: call.model ?? '' },
         directKey,
         signal: c.req.raw.signal,
         fetch: options.fetch,
         build(context) {
           const target = upstream.passthrough!(call.path, context)
-          const headers = { ...target.headers }
+          // Allow-listed caller headers apply here as on model calls (a project header scopes stored objects).
+          const headers = { ...pickHeaders(c.req.raw.headers), ...target.headers, ...call.headers }
           if (call.contentType) headers['content-type'] = call.contentType
           else delete headers['content-type']
           return { url: target.url, method: call.method, headers, body: call.body }
@@ -431,7 +463,12 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
     return out
   }
 
-  return { config, log, readJson, rawBody: (body) => rawBodies.get(body) ?? JSON.stringify(body), handle, forward, listModels }
+  function resolve(model: string): ResolvedModel {
+    const route = resolveModel(model, providers, surface.defaultProvider)
+    return { provider: route.provider.id, model: route.model, dialect: route.provider.definition.dialect }
+  }
+
+  return { config, log, readJson, rawBody: (body) => rawBodies.get(body) ?? JSON.stringify(body), handle, forward, listModels, resolve }
 }
 
 /** Replays a complete IR answer as stream events (cache hits and in-process answers for streaming callers). */
