@@ -6,6 +6,7 @@ import { createHookRunner } from './hooks.js'
 import { createLogger, type Logger } from './log.js'
 import type { PluginDefinition } from './plugin.js'
 import type { ProviderDefinition, SurfaceDefinition } from './provider.js'
+import { applyResponseHeaders } from './response-headers.js'
 import { registerProvider, type RegisteredProvider } from './router.js'
 import { createSurfaceHost } from './surface-host.js'
 
@@ -32,7 +33,7 @@ export interface Gateway {
   app: Hono
   /** Fetch handler, bound. */
   fetch: Hono['fetch']
-  /** Resolves once every plugin's `setup` finished. */
+  /** Resolves once every plugin's `setup` finished (`GET /ready` answers 200 from then on). */
   ready: Promise<void>
   /** Waits for background work (`ctx.waitUntil`) and closes plugins and storage. */
   close(): Promise<void>
@@ -74,10 +75,30 @@ export function createGateway(options: GatewayOptions): Gateway {
       await plugin.setup?.({ config, options, storage, log })
     }
   })()
-  ready.catch(() => {})
+  let state: 'starting' | 'ready' | 'failed' | 'closing' = 'starting'
+  ready.then(
+    () => {
+      if (state === 'starting') state = 'ready'
+    },
+    (error) => {
+      state = 'failed'
+      log.error('plugin setup failed', { error: String((error as Error)?.message ?? error) })
+    },
+  )
 
   const app = new Hono()
+  /** Liveness: the process serves HTTP. */
   app.get('/health', (c) => c.json({ status: 'ok' }))
+  /** Readiness: plugins are set up and the gateway is not shutting down (503 otherwise). */
+  app.get('/ready', (c) => c.json({ status: state }, state === 'ready' ? 200 : 503))
+  // Headers plugins set on `ctx.responseHeaders` go onto every response below this point.
+  if (plugins.length > 0) {
+    app.use('*', async (c, next) => {
+      await next()
+      const response = applyResponseHeaders(c.req.raw, c.res)
+      if (response !== c.res) c.res = response
+    })
+  }
   /** Surfaces by mount point, so a 404 under `/openai` is rendered in OpenAI's dialect. */
   const mounted: Array<{ basePath: string; surface: SurfaceDefinition }> = []
 
@@ -112,7 +133,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     ready,
     providers: [...registered.values()].filter((provider) => provider.usable).map((provider) => provider.id),
     async close() {
-      await Promise.allSettled([...pending])
+      state = 'closing'
+      // onFinish is started from a timer once the last byte is out: let timers already set fire,
+      // so their work is tracked, then drain until no background work is left.
+      await new Promise((resolve) => setTimeout(resolve, 0))
+      while (pending.size > 0) await Promise.allSettled([...pending])
       for (const plugin of plugins) await plugin.close?.()
       await storage.dispose()
     },

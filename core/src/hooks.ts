@@ -1,6 +1,7 @@
 import type { BeforeUpstreamResult, FinishSummary, PluginDefinition, RequestContext, UpstreamCall, UpstreamOutcome } from './plugin.js'
 import type { StreamEvent } from './ir/stream-event.js'
 import type { Logger } from './log.js'
+import { toHookContext } from './response-headers.js'
 
 /** Runs plugin hooks in configured order; `has` lets the hot path skip absent hooks entirely. */
 export interface HookRunner {
@@ -39,29 +40,34 @@ export function createHookRunner(plugins: readonly PluginDefinition[], log: Logg
       onFinish: onFinish.length > 0,
     },
     async onRequest(ctx) {
-      for (const plugin of onRequest) await plugin.hooks.onRequest!(ctx)
+      const hookCtx = toHookContext(ctx)
+      for (const plugin of onRequest) await plugin.hooks.onRequest!(hookCtx)
     },
     async beforeUpstream(ctx, call) {
+      const hookCtx = toHookContext(ctx)
       for (const plugin of beforeUpstream) {
-        const result = await plugin.hooks.beforeUpstream!(ctx, call)
+        const result = await plugin.hooks.beforeUpstream!(hookCtx, call)
         if (result) return result
       }
       return undefined
     },
     onStreamEvent(ctx, event) {
+      const hookCtx = toHookContext(ctx)
       for (const plugin of onStreamEvent) {
         try {
-          plugin.hooks.onStreamEvent!(ctx, event)
+          plugin.hooks.onStreamEvent!(hookCtx, event)
         } catch (error) {
           log.error('plugin hook failed', { plugin: plugin.name, hook: 'onStreamEvent', error: String((error as Error)?.message ?? error) })
         }
       }
     },
     async afterUpstream(ctx, outcome) {
-      for (const plugin of afterUpstream) await guard(plugin, 'afterUpstream', () => plugin.hooks.afterUpstream!(ctx, outcome))
+      const hookCtx = toHookContext(ctx)
+      for (const plugin of afterUpstream) await guard(plugin, 'afterUpstream', () => plugin.hooks.afterUpstream!(hookCtx, outcome))
     },
     async onFinish(ctx, summary) {
-      for (const plugin of onFinish) await guard(plugin, 'onFinish', () => plugin.hooks.onFinish!(ctx, summary))
+      const hookCtx = toHookContext(ctx)
+      for (const plugin of onFinish) await guard(plugin, 'onFinish', () => plugin.hooks.onFinish!(hookCtx, summary))
     },
   }
 }

@@ -38,6 +38,18 @@ export interface RequestContext {
   readonly startedAt: number
 }
 
+/**
+ * What every hook receives: the request context plus `responseHeaders`.
+ *
+ * `responseHeaders` is a `Headers` the gateway copies onto the response it sends for this
+ * request (success, stream or error alike), overriding a header of the same name. Set it in
+ * `onRequest` or `beforeUpstream`: once the response has started (stream events,
+ * `afterUpstream` of a stream, `onFinish`) its headers are gone and later changes are ignored.
+ */
+export interface HookContext extends RequestContext {
+  readonly responseHeaders: Headers
+}
+
 /** What `beforeUpstream` sees: the caller's parsed body and, on demand, the IR. */
 export interface UpstreamCall<Op extends Operation = Operation> {
   operation: Op
@@ -73,15 +85,15 @@ export interface FinishSummary {
 
 export interface PluginHooks {
   /** Authenticate, authorize, rate-limit. Throw a GatewayError to reject. */
-  onRequest?(ctx: RequestContext): void | Promise<void>
+  onRequest?(ctx: HookContext): void | Promise<void>
   /** Return `{ response }` to answer without calling the upstream (cache hit ...). */
-  beforeUpstream?(ctx: RequestContext, call: UpstreamCall): BeforeUpstreamResult | Promise<BeforeUpstreamResult>
+  beforeUpstream?(ctx: HookContext, call: UpstreamCall): BeforeUpstreamResult | Promise<BeforeUpstreamResult>
   /** Each stream event. Synchronous and cheap: no awaits per token. */
-  onStreamEvent?(ctx: RequestContext, event: StreamEvent): void
+  onStreamEvent?(ctx: HookContext, event: StreamEvent): void
   /** The response or error is known (accounting, caching, logging). */
-  afterUpstream?(ctx: RequestContext, outcome: UpstreamOutcome): void | Promise<void>
+  afterUpstream?(ctx: HookContext, outcome: UpstreamOutcome): void | Promise<void>
   /** After the last byte went to the client; never delays it. Slow work goes in `ctx.waitUntil`. */
-  onFinish?(ctx: RequestContext, summary: FinishSummary): void | Promise<void>
+  onFinish?(ctx: HookContext, summary: FinishSummary): void | Promise<void>
 }
 
 /** What a plugin's `setup` may use. */

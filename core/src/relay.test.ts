@@ -57,3 +57,48 @@ describe('relayStream', () => {
     expect(await readAll(relay.stream)).toEqual(frames)
   })
 })
+
+describe('relayStream with usage merged across events', () => {
+  // Anthropic-style: input tokens in the first event, output tokens in a late one.
+  const usageOf = (data: string): Usage | undefined => {
+    if (!data.includes('"usage"')) return undefined
+    const json = JSON.parse(data)
+    const usage = json.message?.usage ?? json.usage
+    return { inputTokens: usage.input_tokens, outputTokens: usage.output_tokens }
+  }
+  const mergeUsage = (earlier: Usage, later: Usage): Usage => ({ inputTokens: later.inputTokens ?? earlier.inputTokens, outputTokens: later.outputTokens ?? earlier.outputTokens })
+  const start = 'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":11,"output_tokens":1}}}\n\n'
+  const delta = (text: string) => `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"${text}"}}\n\n`
+  const end = 'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":6}}\n\nevent: message_stop\ndata: {"type":"message_stop"}\n\n'
+
+  it('combines the first and the last report of a short stream', async () => {
+    const chunks = [start, delta('Hi'), end]
+    const relay = relayStream(streamOf(chunks), { strip: undefined, usageFrom: usageOf, onEvent: undefined, mergeUsage })
+    expect(await readAll(relay.stream)).toEqual(chunks)
+    expect(relay.usage()).toEqual({ inputTokens: 11, outputTokens: 6 })
+  })
+
+  it('keeps the head of a stream longer than the tail window, whatever the chunking', async () => {
+    const text = start + Array.from({ length: 800 }, (_, index) => delta(`word ${index} `.repeat(4))).join('') + end
+    expect(text.length).toBeGreaterThan(64 * 1024)
+    for (const size of [7, 100, 4096, 70_000]) {
+      const chunks: string[] = []
+      for (let i = 0; i < text.length; i += size) chunks.push(text.slice(i, i + size))
+      const relay = relayStream(streamOf(chunks), { strip: undefined, usageFrom: usageOf, onEvent: undefined, mergeUsage })
+      expect((await readAll(relay.stream)).join('')).toBe(text)
+      expect(relay.usage()).toEqual({ inputTokens: 11, outputTokens: 6 })
+    }
+  })
+
+  it('without mergeUsage the last report wins (and the head is not kept)', async () => {
+    const relay = relayStream(streamOf([start, delta('Hi'), end]), { strip: undefined, usageFrom: usageOf, onEvent: undefined })
+    await readAll(relay.stream)
+    expect(relay.usage()).toEqual({ inputTokens: undefined, outputTokens: 6 })
+  })
+
+  it('merges in the frame-by-frame mode too', async () => {
+    const relay = relayStream(streamOf([start, delta('Hi'), end]), { strip: () => false, usageFrom: usageOf, onEvent: undefined, mergeUsage })
+    await readAll(relay.stream)
+    expect(relay.usage()).toEqual({ inputTokens: 11, outputTokens: 6 })
+  })
+})

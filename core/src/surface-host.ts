@@ -4,7 +4,7 @@ import type { Config } from './config.js'
 import { GatewayError, toGatewayError } from './errors.js'
 import type { StreamEvent } from './ir/stream-event.js'
 import type { Usage } from './ir/usage.js'
-import { formatWarnings } from './ir/warning.js'
+import { formatWarnings, type Warning } from './ir/warning.js'
 import type { Logger } from './log.js'
 import type { Operation, OperationTypes, SurfaceDefinition } from './provider.js'
 import type { HookRunner } from './hooks.js'
@@ -19,6 +19,11 @@ export interface RenderContext {
   provider: string
   model: string
   requestId: string
+  /**
+   * The call's warnings: a non-stream renderer may add what the caller's dialect cannot say
+   * (they go out in `x-switchyard-warnings`). Stream headers are sent before rendering starts.
+   */
+  warnings: Warning[]
 }
 
 /** Same-dialect forwarding of the caller's body. */
@@ -277,7 +282,7 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
       const route = resolveModel(call.model, providers, surface.defaultProvider)
       ctx.provider = route.provider.id
       ctx.model = route.model
-      const render: RenderContext = { requestedModel: call.model, provider: route.provider.id, model: route.model, requestId: ctx.id }
+      const render: RenderContext = { requestedModel: call.model, provider: route.provider.id, model: route.model, requestId: ctx.id, warnings: ctx.warnings }
       let irRequest: OperationTypes[Op]['request'] | undefined
       const ir = () => (irRequest ??= call.toIR(route.model))
 

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../errors.js'
 import type { StreamEvent } from '../ir/stream-event.js'
-import type { Operation, ProviderDefinition, UpstreamContext } from '../provider.js'
+import type { Operation, OperationTypes, ProviderDefinition, UpstreamContext } from '../provider.js'
+
+export { runPluginContract, contractDialect } from './plugin-contract.js'
+export type { PluginContractOptions, ContractDialect, ContractGatewayInput, ContractCheck } from './plugin-contract.js'
+export { contractProvider, CONTRACT_PROVIDER_ID } from './contract-provider.js'
 
 /** A recorded upstream answer, decoded by the provider under test. */
 export interface ResponseFixture {
@@ -29,6 +33,21 @@ export interface ErrorFixture {
   expect: { status: number; retryable: boolean }
 }
 
+/**
+ * One call of an in-process provider's `invoke` (providers without HTTP upstreams), and what
+ * it must give: an answer (a stream when `request.stream`), or the error in `expectError`.
+ */
+export interface InvokeFixture<Op extends Operation = Operation> {
+  name: string
+  operation: Op
+  /** The IR request, as a surface would build it (`model` without the provider prefix). */
+  request: OperationTypes[Op]['request']
+  /** `providers.<id>.options` for this call (default none). */
+  options?: Record<string, unknown>
+  /** The call must fail with a GatewayError of this status (and retryability, when given). */
+  expectError?: { status: number; retryable?: boolean }
+}
+
 export interface ProviderContractOptions {
   provider: ProviderDefinition
   fixtures: {
@@ -37,9 +56,11 @@ export interface ProviderContractOptions {
     errors?: ErrorFixture[]
     /** A response body whose finish reason is set to a value the provider cannot know. */
     unknownFinishReason?: ResponseFixture
+    /** Calls of `invoke` (in-process providers): answers are well-formed, streams end in one finish. */
+    invocations?: InvokeFixture[]
   }
   /** Checks to leave out, each with the reason. */
-  skip?: Array<{ reason: string; tests: Array<'decode' | 'rechunk' | 'finish' | 'unknown-finish' | 'errors'> }>
+  skip?: Array<{ reason: string; tests: Array<'decode' | 'rechunk' | 'finish' | 'unknown-finish' | 'errors' | 'invoke'> }>
   /** Seeds for random re-chunking (default 8). */
   seeds?: number
 }
@@ -121,9 +142,18 @@ export function runProviderContract(options: ProviderContractOptions): void {
       expect(provider.id).toMatch(/^[a-z0-9][a-z0-9_-]*$/)
       expect(provider.spec).toBe(1)
       if (provider.upstream) expect(typeof provider.upstream.error).toBe('function')
+      expect(provider.upstream ?? provider.invoke, 'a provider has upstream codecs or invoke').toBeTruthy()
     })
 
-    describe.skipIf(skipped.has('decode'))('every fixture decodes', () => {
+    describe.skipIf(skipped.has('invoke') || !fixtures.invocations?.length)('invoke', () => {
+      for (const fixture of fixtures.invocations ?? []) {
+        it(fixture.expectError ? `${fixture.name} -> ${fixture.expectError.status}` : fixture.name, async () => {
+          await checkInvocation(provider, fixture)
+        })
+      }
+    })
+
+    describe.skipIf(skipped.has('decode') || !fixtures.responses?.length)('every fixture decodes', () => {
       for (const fixture of fixtures.responses ?? []) {
         it(fixture.name, () => {
           const decoded = codec(fixture.operation).response(fixture.body, context) as { choices?: unknown[]; data?: unknown[] }
@@ -165,7 +195,7 @@ export function runProviderContract(options: ProviderContractOptions): void {
       expect(decoded.choices[0]!.finishReason.raw).toBeTruthy()
     })
 
-    describe.skipIf(skipped.has('errors'))('errors', () => {
+    describe.skipIf(skipped.has('errors') || !fixtures.errors?.length)('errors', () => {
       for (const fixture of fixtures.errors ?? []) {
         it(`${fixture.name} -> ${fixture.expect.status}, retryable ${fixture.expect.retryable}`, () => {
           const error = provider.upstream!.error(fixture.status, fixture.body, new Headers(fixture.headers), context)
@@ -178,4 +208,81 @@ export function runProviderContract(options: ProviderContractOptions): void {
       }
     })
   })
+}
+
+const UNIFIED = ['stop', 'length', 'content-filter', 'tool-calls', 'error', 'other']
+
+/** A count is a non-negative number or unknown (`undefined`), never null or NaN. */
+function expectUsage(usage: unknown): void {
+  if (usage === undefined) return
+  expect(usage).toBeTypeOf('object')
+  for (const field of ['inputTokens', 'outputTokens', 'totalTokens', 'cachedInputTokens', 'reasoningTokens'] as const) {
+    const count = (usage as Record<string, unknown>)[field]
+    if (count !== undefined) expect(Number.isFinite(count) && (count as number) >= 0, `usage.${field} = ${String(count)}`).toBe(true)
+  }
+}
+
+/** Every block is opened before its deltas and closed once; one `finish`, last; no `error`. */
+function expectWellFormed(events: StreamEvent[]): void {
+  const open = new Set<string>()
+  const closed = new Set<string>()
+  for (const event of events) {
+    const kind = event.type.replace(/-(start|delta|end|signature)$/, '')
+    if (!['text', 'reasoning', 'tool-call'].includes(kind) || !('id' in event)) continue
+    const key = `${kind}:${event.id}`
+    if (event.type.endsWith('-start')) {
+      expect(open.has(key) || closed.has(key), `${key} started twice`).toBe(false)
+      open.add(key)
+    } else {
+      expect(open.has(key), `${event.type} for ${key} outside its block`).toBe(true)
+      if (event.type.endsWith('-end')) {
+        open.delete(key)
+        closed.add(key)
+      }
+    }
+  }
+  expect([...open], 'blocks never ended').toEqual([])
+  expect(events.filter((event) => event.type === 'error'), 'error events').toEqual([])
+  expect(events.filter((event) => event.type === 'finish')).toHaveLength(1)
+  expect(events.at(-1)?.type).toBe('finish')
+  const finish = events.at(-1) as Extract<StreamEvent, { type: 'finish' }>
+  expect(UNIFIED).toContain(finish.finishReason.unified)
+  expectUsage(finish.usage)
+}
+
+async function checkInvocation(provider: ProviderDefinition, fixture: InvokeFixture): Promise<void> {
+  const invoke = provider.invoke?.[fixture.operation] as ((request: unknown, context: UpstreamContext) => Promise<unknown>) | undefined
+  if (!invoke) throw new Error(`provider ${provider.id} has no invoke for ${fixture.operation}`)
+  const context: UpstreamContext = { ...testUpstreamContext(provider.id), key: undefined, config: { keys: [], options: fixture.options } }
+  if (fixture.expectError) {
+    const error = await invoke(fixture.request, context).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    )
+    expect(GatewayError.is(error), `invoke must reject with a GatewayError, got ${String(error)}`).toBe(true)
+    expect((error as GatewayError).status).toBe(fixture.expectError.status)
+    if (fixture.expectError.retryable !== undefined) expect((error as GatewayError).retryable).toBe(fixture.expectError.retryable)
+    return
+  }
+  const result = await invoke(fixture.request, context)
+  const streamed = (fixture.request as { stream?: boolean }).stream === true
+  expect(result instanceof ReadableStream, streamed ? 'a streamed request answers with a ReadableStream' : 'a plain request answers with an object').toBe(streamed)
+  if (result instanceof ReadableStream) {
+    const events: StreamEvent[] = []
+    for await (const event of result as ReadableStream<StreamEvent>) events.push(event)
+    expectWellFormed(events)
+    return
+  }
+  const response = result as { choices?: Array<Record<string, unknown>>; data?: unknown[]; usage?: unknown }
+  expectUsage(response.usage)
+  if (fixture.operation === 'embeddings') {
+    expect(Array.isArray(response.data)).toBe(true)
+    return
+  }
+  expect(Array.isArray(response.choices) && response.choices.length > 0, 'choices').toBe(true)
+  for (const choice of response.choices!) {
+    expect(UNIFIED).toContain((choice.finishReason as { unified: string }).unified)
+    if (fixture.operation === 'completions') expect(choice.text).toBeTypeOf('string')
+    else expect(Array.isArray((choice.message as { content?: unknown }).content), 'message.content is an array of parts').toBe(true)
+  }
 }

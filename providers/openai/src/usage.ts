@@ -16,7 +16,7 @@ export function usageFromOpenAI(raw: unknown): Usage | undefined {
     if (!KNOWN.has(name)) extra[name] = value
   }
   if (inputDetails && typeof inputDetails === 'object') {
-    for (const [name, value] of Object.entries(inputDetails)) if (name !== 'cached_tokens') (extra.prompt_tokens_details ??= {} as any)[name] = value
+    for (const [name, value] of Object.entries(inputDetails)) if (name !== 'cached_tokens' && name !== 'cache_write_tokens') (extra.prompt_tokens_details ??= {} as any)[name] = value
   }
   if (outputDetails && typeof outputDetails === 'object') {
     for (const [name, value] of Object.entries(outputDetails)) if (name !== 'reasoning_tokens') (extra.completion_tokens_details ??= {} as any)[name] = value
@@ -28,6 +28,9 @@ export function usageFromOpenAI(raw: unknown): Usage | undefined {
   }
   const cached = count(inputDetails?.cached_tokens)
   if (cached !== undefined) result.cachedInputTokens = cached
+  // Part of prompt_tokens written to the prompt cache (`prompt_cache_key` requests), like Anthropic's cache_creation_input_tokens.
+  const written = count(inputDetails?.cache_write_tokens)
+  if (written !== undefined) result.cacheWriteInputTokens = written
   const reasoning = count(outputDetails?.reasoning_tokens)
   if (reasoning !== undefined) result.reasoningTokens = reasoning
   if (Object.keys(extra).length > 0) result.extra = extra
@@ -49,6 +52,7 @@ export function toOpenAIChatUsage(usage: Usage): Record<string, unknown> {
   const extra = usage.extra ?? {}
   const promptDetails = { ...(extra.prompt_tokens_details as object | undefined) } as Record<string, unknown>
   if (usage.cachedInputTokens !== undefined) promptDetails.cached_tokens = usage.cachedInputTokens
+  if (usage.cacheWriteInputTokens !== undefined) promptDetails.cache_write_tokens = usage.cacheWriteInputTokens
   if (Object.keys(promptDetails).length > 0) out.prompt_tokens_details = promptDetails
   const completionDetails = { ...(extra.completion_tokens_details as object | undefined) } as Record<string, unknown>
   if (usage.reasoningTokens !== undefined) completionDetails.reasoning_tokens = usage.reasoningTokens

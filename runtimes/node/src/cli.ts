@@ -1,66 +1,36 @@
-import { parseArgs } from 'node:util'
-import { createLogger, type LogLevel } from '@switchyard/core'
-import { startGateway } from './index.js'
+import cluster from 'node:cluster'
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { runServer, type WorkerProcess } from '@switchyard/core/serve'
+import { createNodeStorage, listenNode } from './index.js'
 
-const usage = `Usage: switchyard [--config FILE] [--port 8080] [--host 127.0.0.1] [--data-dir DIR]
-
-  --config FILE    config.json (default: providers from OPENAI_API_KEY, ANTHROPIC_API_KEY ...)
-  --port N         port to listen on (default 8080, or $PORT)
-  --host ADDR      address to bind (default 127.0.0.1; 0.0.0.0 for all interfaces)
-  --data-dir DIR   file store directory (default ./.switchyard)
-  --help           this text`
-
-const log = createLogger((process.env.SWITCHYARD_LOG_LEVEL as LogLevel | undefined) ?? 'info', (line) => process.stderr.write(`${line}\n`))
-
-async function main(): Promise<void> {
-  let values
-  try {
-    ;({ values } = parseArgs({
-      options: {
-        config: { type: 'string' },
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'data-dir': { type: 'string' },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-    }))
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${usage}\n`)
-    process.exit(2)
+/** One `node:cluster` worker: it shares the primary's listening socket, so no port juggling. */
+function forkWorker(): WorkerProcess {
+  const worker = cluster.fork()
+  return {
+    pid: worker.process.pid!,
+    listening: new Promise((done) => worker.once('listening', () => done())),
+    exited: new Promise((done) => worker.once('exit', (code: number | null, signal: string | null) => done({ code, signal }))),
+    kill: (signal) => worker.process.kill(signal),
   }
-  if (values.help) {
-    process.stdout.write(`${usage}\n`)
-    return
-  }
-  const port = Number(values.port ?? process.env.PORT ?? 8080)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write(`--port must be a port number, got "${values.port}"\n`)
-    process.exit(2)
-  }
-  let running
-  try {
-    running = await startGateway({ configPath: values.config ?? process.env.SWITCHYARD_CONFIG, port, host: values.host, dataDir: values['data-dir'], logger: log })
-  } catch (error) {
-    process.stderr.write(`switchyard: ${(error as Error).message}\n`)
-    process.exit(1)
-  }
-  log.info(`switchyard listening on ${running.url}`, { providers: running.gateway.providers, config: running.configSource })
-  let stopping = false
-  const stop = (signal: string) => {
-    if (stopping) return
-    stopping = true
-    log.info('shutting down', { signal })
-    running.close().then(
-      () => process.exit(0),
-      (error) => {
-        log.error('shutdown failed', { error: String(error) })
-        process.exit(1)
-      },
-    )
-  }
-  process.on('SIGTERM', () => stop('SIGTERM'))
-  process.on('SIGINT', () => stop('SIGINT'))
 }
 
-void main()
+await runServer({
+  command: 'switchyard',
+  runtime: 'node',
+  argv: process.argv.slice(2),
+  env: process.env,
+  pid: process.pid,
+  write: (stream, text) => process[stream].write(text),
+  exit: (code) => process.exit(code),
+  resolvePath: (path) => resolve(path),
+  readText: (path) => readFile(path, 'utf8'),
+  createStorage: (directory) => createNodeStorage(directory),
+  importModule: (specifier) => import(specifier),
+  listen: (handler, { port, host }) => listenNode(handler, { port, host }),
+  onSignal(handler) {
+    process.on('SIGTERM', () => handler('SIGTERM'))
+    process.on('SIGINT', () => handler('SIGINT'))
+  },
+  workers: { role: cluster.isPrimary ? 'primary' : 'worker', spawn: forkWorker },
+})

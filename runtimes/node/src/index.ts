@@ -1,10 +1,14 @@
 import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { resolve } from 'node:path'
 import { serve, type ServerType } from '@hono/node-server'
-import { configFromEnv, createGateway, createLogger, loadExtensions, parseConfig, type Config, type Gateway, type LogLevel, type Logger } from '@switchyard/core'
+import { createLogger, type Config, type Gateway, type Logger } from '@switchyard/core'
+import { buildGateway, httpUrl, logLevelFrom, readConfig, SHUTDOWN_GRACE_MS, stopServer, type ListeningServer } from '@switchyard/core/serve'
 import { createStorage, type Storage } from 'unstorage'
 import fsDriver from 'unstorage/drivers/fs-lite'
+
+export { BUILTIN_PROVIDERS } from '@switchyard/core/serve'
 
 export interface StartOptions {
   /** Path of a config.json; without it providers come from the usual env vars. */
@@ -32,24 +36,9 @@ export interface RunningGateway {
   close(graceMs?: number): Promise<void>
 }
 
-/** Provider packages always loaded: their surfaces serve even when not configured. */
-export const BUILTIN_PROVIDERS = ['openai', 'mock'] as const
-
 /** Reads, validates and resolves the config from a file, an object or the environment. */
-export async function loadConfig(options: Pick<StartOptions, 'configPath' | 'config' | 'env'>): Promise<{ config: Config; source: string }> {
-  const env = options.env ?? process.env
-  if (options.config !== undefined) return { config: parseConfig(options.config, env, 'inline'), source: 'inline' }
-  if (options.configPath) {
-    const path = resolve(options.configPath)
-    let json: unknown
-    try {
-      json = JSON.parse(await readFile(path, 'utf8'))
-    } catch (error) {
-      throw new Error(`cannot read config ${path}: ${(error as Error).message}`)
-    }
-    return { config: parseConfig(json, env, path), source: path }
-  }
-  return { config: configFromEnv(env), source: 'environment' }
+export function loadConfig(options: Pick<StartOptions, 'configPath' | 'config' | 'env'>): Promise<{ config: Config; source: string }> {
+  return readConfig({ config: options.config, path: options.configPath && resolve(options.configPath), env: options.env ?? process.env, readText: (path) => readFile(path, 'utf8') })
 }
 
 /** Makes the storage the runtime hands to the core: a file directory, or memory. */
@@ -58,44 +47,52 @@ export function createNodeStorage(dataDir: string | null | undefined): Storage {
   return createStorage({ driver: fsDriver({ base: resolve(dataDir ?? '.switchyard') }) })
 }
 
-/** Starts the gateway on Node: config, storage, packages by name, HTTP server. */
-export async function startGateway(options: StartOptions = {}): Promise<RunningGateway> {
-  const logger = options.logger ?? createLogger((process.env.SWITCHYARD_LOG_LEVEL as LogLevel | undefined) ?? 'info')
-  const { config, source } = await loadConfig(options)
-  const { providers, plugins } = await loadExtensions(config, { builtins: BUILTIN_PROVIDERS })
-  const gateway = createGateway({ config, providers, plugins, storage: createNodeStorage(options.dataDir), logger, fetch: options.fetch })
-  await gateway.ready
+/** A Node HTTP server for a fetch handler (`@hono/node-server`). */
+export interface NodeServer extends ListeningServer {
+  server: ServerType
+  port: number
+}
+
+/** Serves `handler` on Node; resolves once the port is bound (in a cluster worker: shared with the others). */
+export async function listenNode(handler: (request: Request) => Response | Promise<Response>, options: { port: number; host: string }): Promise<NodeServer> {
   const server = await new Promise<ServerType>((resolveServer, reject) => {
-    const created = serve({ fetch: gateway.fetch, port: options.port ?? 8080, hostname: options.host ?? '127.0.0.1' }, () => resolveServer(created))
+    const created = serve({ fetch: handler, port: options.port, hostname: options.host }, () => resolveServer(created))
     created.once('error', reject)
   })
-  const address = server.address() as AddressInfo
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const http = server as Server
+  const address = http.address() as AddressInfo
+  return {
+    server,
+    port: address.port,
+    url: httpUrl(address.address, address.port),
+    stop: () =>
+      new Promise<void>((done) => {
+        http.close(() => done())
+        http.closeIdleConnections()
+      }),
+    abort: () => http.closeAllConnections(),
+  }
+}
+
+/** Starts the gateway on Node in this process: config, storage, packages by name, HTTP server. */
+export async function startGateway(options: StartOptions = {}): Promise<RunningGateway> {
+  const logger = options.logger ?? createLogger(logLevelFrom(process.env))
+  const { config, source } = await loadConfig(options)
+  const gateway = await buildGateway({ config, storage: createNodeStorage(options.dataDir), logger, fetch: options.fetch })
+  const listening = await listenNode(gateway.fetch, { port: options.port ?? 8080, host: options.host ?? '127.0.0.1' }).catch(async (error: unknown) => {
+    await gateway.close()
+    throw error
+  })
   let closing: Promise<void> | undefined
   return {
     gateway,
-    server,
+    server: listening.server,
     config,
     configSource: source,
-    port: address.port,
-    url: `http://${host}:${address.port}`,
-    close(graceMs = 10_000) {
-      closing ??= (async () => {
-        const http = server as import('node:http').Server
-        await new Promise<void>((done) => {
-          const timer = setTimeout(() => {
-            http.closeAllConnections?.()
-            done()
-          }, graceMs)
-          timer.unref()
-          http.close(() => {
-            clearTimeout(timer)
-            done()
-          })
-          http.closeIdleConnections?.()
-        })
-        await gateway.close()
-      })()
+    port: listening.port,
+    url: listening.url,
+    close(graceMs = SHUTDOWN_GRACE_MS) {
+      closing ??= stopServer(listening, graceMs).then(() => gateway.close())
       return closing
     },
   }

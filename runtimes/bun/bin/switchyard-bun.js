@@ -1,0 +1,2 @@
+#!/usr/bin/env bun
+import '../dist/cli.js'

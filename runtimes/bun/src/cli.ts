@@ -1,0 +1,4 @@
+import { runServer } from '@switchyard/core/serve'
+import { bunHost } from './index.js'
+
+await runServer(bunHost())

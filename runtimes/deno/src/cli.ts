@@ -1,0 +1,4 @@
+import { runServer } from '@switchyard/core/serve'
+import { denoHost } from './index.js'
+
+await runServer(denoHost())
