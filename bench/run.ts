@@ -437,6 +437,8 @@ interface Row {
   /** Hypervisor steal during the saturation run, % of one core. */
   stealPct: number
   latencySamples: number
+  /** CPU used outside the bench during the latency run, % of one core. */
+  latencyOtherCpuPct: number
   latencyRps: number
   streamEvents?: number
 }
@@ -538,6 +540,9 @@ async function measure(load: LoadGenerator, target: Target, mode: Mode, upstream
   const completedAll = segments.reduce((sum, segment) => sum + segment.completed, 0)
 
   log(`${label}: latency at ${settings.latencyRate} req/s for ${settings.latencySeconds} s`)
+  const latencyWall0 = performance.now()
+  const latencyMachine0 = machineCpuMicros().busy
+  const latencyOurs0 = ours()
   const latency = await load.run({
     url: target.url,
     body,
@@ -546,6 +551,7 @@ async function measure(load: LoadGenerator, target: Target, mode: Mode, upstream
     overallRate: settings.latencyRate,
     collectLatency: true,
   })
+  const latencyOtherCpuPct = Math.max(0, ((machineCpuMicros().busy - latencyMachine0 - (ours() - latencyOurs0)) / ((performance.now() - latencyWall0) * 1000)) * 100)
   mergeCodes(statusCodes, latency.statusCodes)
   if (target.child.exited) throw new Error(`${label}: ${describeExit(target.child)}`)
 
@@ -572,6 +578,7 @@ async function measure(load: LoadGenerator, target: Target, mode: Mode, upstream
     otherCpuPct: chosen.otherCpuPct,
     stealPct: chosen.stealPct,
     latencySamples: latency.latency?.count ?? 0,
+    latencyOtherCpuPct,
     latencyRps: latency.rps,
     streamEvents,
   }
@@ -704,7 +711,9 @@ async function main(): Promise<number> {
       `- Everything (load generator included) shares this machine's ${machine.cores} cores, so req/s is a whole-system number; CPU µs/req is the per-process cost.`,
     ]
     const noisy = rows.filter((row) => row.otherCpuPct > NOISY_PCT)
-    if (noisy.length > 0) notes.push(`- **Warning**: other processes used over ${NOISY_PCT}% of a core during ${noisy.map((row) => `${LABELS[row.target]} ${row.mode}`).join(', ')}; those rows are skewed — rerun on a quiet machine.`)
+    if (noisy.length > 0) notes.push(`- **Warning**: other processes used over ${NOISY_PCT}% of a core during the saturation runs of ${noisy.map((row) => `${LABELS[row.target]} ${row.mode}`).join(', ')}; their req/s and CPU µs/req are skewed — rerun on a quiet machine.`)
+    const noisyLatency = rows.filter((row) => row.latencyOtherCpuPct > NOISY_PCT)
+    if (noisyLatency.length > 0) notes.push(`- **Warning**: other processes used over ${NOISY_PCT}% of a core during the latency runs of ${noisyLatency.map((row) => `${LABELS[row.target]} ${row.mode} (${fmt(row.latencyOtherCpuPct, 0)}%)`).join(', ')}; their p50/p99 (and the "added" columns they feed) are skewed.`)
     const markdown = `# Switchyard bench\n\n${markdownTable}\n\n${notes.join('\n')}\n`
 
     process.stdout.write(`\n${markdownTable}\n\n${notes.join('\n')}\n\n`)

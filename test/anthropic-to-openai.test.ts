@@ -117,7 +117,7 @@ describe('request fields', () => {
 
   // KNOWN BUG (reported): the OpenAI encoders (providers/openai/src/chat-messages.ts toWirePart, chat.ts tools,
   // responses.ts) ignore IR cache hints, so cache_control is dropped without a warning. Flip to \`it\` when fixed.
-  it.fails('cache_control has no OpenAI equivalent: the text is sent, the hint is named in x-switchyard-warnings', async () => {
+  it('cache_control has no OpenAI equivalent: the text is sent, the hint is named in x-switchyard-warnings', async () => {
     const { response } = await gw.anthropic.messages.create({ model: MODEL, max_tokens: 64, system: [{ type: 'text', text: 'Long stable prefix.', cache_control: { type: 'ephemeral' } }], messages: hello }).withResponse()
     const upstream = gw.onlyOpenAIRequest().json
     expect(textOf(upstream.messages[0].content)).toBe('Long stable prefix.')

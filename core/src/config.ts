@@ -59,6 +59,14 @@ const ClientConfigSchema = v.looseObject({
       denylist: v.optional(v.array(v.string()), []),
     }),
   ),
+  /**
+   * Request headers whose values become extra Prometheus labels on the request metrics (the
+   * metrics plugin): the label is the header name with every character outside `[a-zA-Z0-9_]`
+   * replaced by `_`, the value the header's value cut to 64 characters (`""` when absent).
+   * Only name headers with a small, bounded set of values (a team, an environment): each
+   * distinct value is a new time series. Default none.
+   */
+  prometheus_labels: v.optional(v.array(v.pipe(v.string(), v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'prometheus_labels entries are header names'))), []),
 })
 
 const PluginConfigSchema = v.object({

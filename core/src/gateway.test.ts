@@ -89,3 +89,30 @@ describe('close()', () => {
     expect(finished.sort()).toEqual([200, 503])
   })
 })
+
+describe('plugin routes', () => {
+  it('serve after /health and /ready, before the surfaces, with the plugin options', async () => {
+    const seen: unknown[] = []
+    const plugin = definePlugin({
+      name: 'status-page',
+      routes(app, context) {
+        seen.push(context.options)
+        app.get('/plugin-status', (c) => c.json({ options: context.options, config: typeof context.config }))
+        // Registered later than the probes: it never replaces them.
+        app.get('/health', (c) => c.text('shadowed', 500))
+      },
+      hooks: {},
+    })
+    const gateway = createGateway({ config: parseConfig({ plugins: [{ name: 'status-page', config: { label: 'a' } }] }), providers: [contractProvider], plugins: [plugin], logger: silentLogger })
+    expect(seen).toEqual([{ label: 'a' }])
+    const status = await gateway.fetch(new Request('http://gateway.test/plugin-status'))
+    expect(status.status).toBe(200)
+    expect(await status.json()).toEqual({ options: { label: 'a' }, config: 'object' })
+    expect(await (await gateway.fetch(new Request('http://gateway.test/health'))).json()).toEqual({ status: 'ok' })
+    const answered = await gateway.fetch(chat({ model: 'contract/echo', input: 'still routed' }))
+    expect(answered.status).toBe(200)
+    expect(((await answered.json()) as { text: string }).text).toBe('still routed')
+    expect((await gateway.fetch(new Request('http://gateway.test/nothing-here'))).status).toBe(404)
+    await gateway.close()
+  })
+})

@@ -4,7 +4,7 @@ import type { Config } from './config.js'
 import { GatewayError } from './errors.js'
 import { createHookRunner } from './hooks.js'
 import { createLogger, type Logger } from './log.js'
-import type { PluginDefinition } from './plugin.js'
+import type { PluginDefinition, PluginSetupContext } from './plugin.js'
 import type { ProviderDefinition, SurfaceDefinition } from './provider.js'
 import { applyResponseHeaders } from './response-headers.js'
 import { registerProvider, type RegisteredProvider } from './router.js'
@@ -68,12 +68,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     pending.add(tracked)
   }
   const hooks = createHookRunner(plugins, log)
+  /** What a plugin's `setup` and `routes` receive: the config, its own options, storage, log. */
+  const setupContextOf = (plugin: PluginDefinition): PluginSetupContext => {
+    const options = config.plugins.find((entry) => entry.name === plugin.name)?.config
+    return { config, options, storage, log }
+  }
   const ready = (async () => {
-    const entries = config.plugins
-    for (const plugin of plugins) {
-      const options = entries.find((entry) => entry.name === plugin.name)?.config
-      await plugin.setup?.({ config, options, storage, log })
-    }
+    for (const plugin of plugins) await plugin.setup?.(setupContextOf(plugin))
   })()
   let state: 'starting' | 'ready' | 'failed' | 'closing' = 'starting'
   ready.then(
@@ -91,6 +92,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   app.get('/health', (c) => c.json({ status: 'ok' }))
   /** Readiness: plugins are set up and the gateway is not shutting down (503 otherwise). */
   app.get('/ready', (c) => c.json({ status: state }, state === 'ready' ? 200 : 503))
+  // Plugins' own routes (`GET /metrics` ...): after the probes, before the surfaces.
+  for (const plugin of plugins) plugin.routes?.(app, setupContextOf(plugin))
   // Headers plugins set on `ctx.responseHeaders` go onto every response below this point.
   if (plugins.length > 0) {
     app.use('*', async (c, next) => {

@@ -1,3 +1,4 @@
+import type { Hono } from 'hono'
 import type { Storage } from 'unstorage'
 import type { Config } from './config.js'
 import type { GatewayError } from './errors.js'
@@ -109,6 +110,15 @@ export interface PluginDefinition {
   /** Unique name; conventionally the package name. */
   name: string
   setup?(context: PluginSetupContext): void | Promise<void>
+  /**
+   * Serves the plugin's own HTTP routes (`GET /metrics` ...) on the gateway app. Called once,
+   * in config order, while `createGateway` builds the app: `setup` may not have finished yet,
+   * so a handler that needs its results answers 503 until then. The routes sit after
+   * `/health` and `/ready` and before the surfaces: pick paths outside `/openai`,
+   * `/anthropic`, `/genai` (a route there would shadow the surface's). No hook runs for
+   * these requests; protect them yourself when they need it.
+   */
+  routes?(app: Hono, context: PluginSetupContext): void
   hooks: PluginHooks
   /** Called on shutdown. */
   close?(): void | Promise<void>

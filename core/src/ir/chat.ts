@@ -80,5 +80,7 @@ export interface ChatResponse {
   created: number
   choices: ChatChoice[]
   usage: Usage | undefined
+  /** Dialect the response was decoded from; its `extra` bags belong to it (see `localizeResponse`). */
+  dialect?: string
   extra?: Record<string, unknown>
 }

@@ -24,5 +24,7 @@ export interface CompletionResponse {
   created: number
   choices: Array<{ index: number; text: string; finishReason: FinishReason; logprobs?: unknown }>
   usage: Usage | undefined
+  /** Dialect the response was decoded from (see `ChatResponse.dialect`). */
+  dialect?: string
   extra?: Record<string, unknown>
 }

@@ -17,5 +17,7 @@ export interface EmbeddingsResponse {
   /** Vectors in input order; a base64 string when the caller asked for base64. */
   data: Array<{ index: number; embedding: number[] | string }>
   usage: Usage | undefined
+  /** Dialect the response was decoded from (see `ChatResponse.dialect`). */
+  dialect?: string
   extra?: Record<string, unknown>
 }

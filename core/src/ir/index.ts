@@ -1,6 +1,7 @@
 export * from './chat.js'
 export * from './completions.js'
 export * from './content.js'
+export * from './dialect.js'
 export * from './embeddings.js'
 export * from './finish-reason.js'
 export * from './stream-event.js'

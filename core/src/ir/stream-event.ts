@@ -8,7 +8,8 @@ import type { Usage } from './usage.js'
  * with exactly one `finish` (or an `error`).
  */
 export type StreamEvent =
-  | { type: 'response-start'; id: string; model: string; created?: number; extra?: Record<string, unknown> }
+  /** `dialect`: the wire the stream was decoded from; its `extra` (and usage extras) belong to it. */
+  | { type: 'response-start'; id: string; model: string; created?: number; dialect?: string; extra?: Record<string, unknown> }
   | { type: 'text-start'; id: string; choice?: number }
   | { type: 'text-delta'; id: string; delta: string; choice?: number }
   | { type: 'text-end'; id: string; choice?: number }

@@ -59,8 +59,25 @@ function sourceOf(url: string): Source {
 }
 
 export function withExtra<T extends ContentPart>(part: T, extra: Json | undefined): T {
-  if (extra) part.extra = extra
+  if (!extra) return part
+  // Anthropic's `cache_control` on an OpenAI part (the OpenRouter convention) is the IR cache hint.
+  const cache = extra.cache_control as { type?: unknown; ttl?: unknown } | undefined
+  if (cache && typeof cache === 'object' && cache.type === 'ephemeral') {
+    const { cache_control: _, ...rest } = extra
+    part.cache = { type: 'ephemeral', ...(typeof cache.ttl === 'string' && { ttl: cache.ttl }) }
+    if (Object.keys(rest).length > 0) part.extra = rest
+    return part
+  }
+  part.extra = extra
   return part
+}
+
+/** IR cache hint -> `cache_control` for an OpenAI-dialect caller's own request; otherwise a warning (OpenAI has no cache breakpoints). */
+function cacheControlOf(part: ContentPart, local: boolean, warnings: Warning[] | undefined): Json | undefined {
+  if (!part.cache) return undefined
+  if (local) return { cache_control: defined({ type: part.cache.type, ttl: part.cache.ttl }) }
+  unsupported(warnings, 'cache_control', 'OpenAI has no prompt-cache breakpoints; it caches prefixes automatically')
+  return undefined
 }
 
 function parsePart(raw: Json, role: Role, path: string): ContentPart {
@@ -146,8 +163,8 @@ const toDataURL = (source: { mediaType: string; data: string }) => `data:${sourc
 export const unsupported = (warnings: Warning[] | undefined, feature: string, details?: string) => warnings?.push({ type: 'unsupported', feature, details })
 
 /** One IR part -> OpenAI content part, or undefined (with a warning) when chat completions cannot say it. */
-function toWirePart(part: ContentPart, role: Role, warnings: Warning[] | undefined): Json | undefined {
-  const extra = part.extra ?? {}
+function toWirePart(part: ContentPart, role: Role, warnings: Warning[] | undefined, local: boolean): Json | undefined {
+  const extra = { ...part.extra, ...cacheControlOf(part, local, warnings) }
   switch (part.type) {
     case 'text': return { type: 'text', text: part.text, ...extra }
     case 'refusal': return { type: 'refusal', refusal: part.text, ...extra }
@@ -182,7 +199,8 @@ function toWireContent(parts: Json[]): string | Json[] {
  * One IR message -> chat-completions messages: tool results become `tool` messages of their own;
  * what chat completions cannot say is left out with a warning.
  */
-export function toChatMessages(message: Message, warnings: Warning[] | undefined): Json[] {
+/** One IR message -> OpenAI messages. `local`: the request came from the OpenAI dialect, so its cache hints go back as `cache_control`. */
+export function toChatMessages(message: Message, warnings: Warning[] | undefined, local = true): Json[] {
   const head = defined({ role: message.role, name: message.name })
   const extra = message.extra ?? {}
   const out: Json[] = []
@@ -195,7 +213,7 @@ export function toChatMessages(message: Message, warnings: Warning[] | undefined
       if (part.type === 'tool-call') calls.push({ id: part.id, type: 'function', function: { name: part.name, arguments: part.arguments }, ...part.extra })
       else if (part.type === 'refusal' && !part.extra && refusal === undefined) refusal = part.text
       else if (part.type === 'reasoning') { if (part.signature || part.redacted) unsupported(warnings, 'reasoning signature') }
-      else { const wire = toWirePart(part, 'assistant', warnings); if (wire) parts.push(wire) }
+      else { const wire = toWirePart(part, 'assistant', warnings, local); if (wire) parts.push(wire) }
     }
     const reasoningText = reasoning.map((part) => part.text).join('')
     out.push({
@@ -212,13 +230,13 @@ export function toChatMessages(message: Message, warnings: Warning[] | undefined
     if (part.type === 'tool-result') {
       const content: Json[] = []
       for (const item of part.content) {
-        if (item.type === 'text') content.push({ type: 'text', text: item.text, ...item.extra })
+        if (item.type === 'text') content.push({ type: 'text', text: item.text, ...item.extra, ...cacheControlOf(item, local, warnings) })
         else unsupported(warnings, `${item.type} in a tool result`, 'chat completions tool messages carry text only')
       }
       if (part.isError) unsupported(warnings, 'tool-result isError')
       out.push({ role: 'tool', tool_call_id: part.toolCallId, content: content.length === 0 ? '' : toWireContent(content), ...part.extra, ...extra })
     } else {
-      const wire = toWirePart(part, message.role, warnings)
+      const wire = toWirePart(part, message.role, warnings, local)
       if (wire) parts.push(wire)
     }
   }

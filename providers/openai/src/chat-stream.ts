@@ -1,4 +1,4 @@
-import { createSseDecoder, formatSse, GatewayError, type FinishReason, type ReasoningPart, type SseEvent, type StreamEvent, type Usage } from '@switchyard/core'
+import { createSseDecoder, formatSse, GatewayError, isLocalDialect, localizeUsage, type FinishReason, type ReasoningPart, type SseEvent, type StreamEvent, type Usage } from '@switchyard/core'
 import { toOpenAIErrorBody } from './errors.js'
 import { toOpenAIChatUsage } from './usage.js'
 import { toReasoningDetails } from './reasoning-details.js'
@@ -85,6 +85,7 @@ export function parseChatStream(body: ReadableStream<Uint8Array>): ReadableStrea
             id: typeof chunk.id === 'string' ? chunk.id : '',
             model: typeof chunk.model === 'string' ? chunk.model : '',
             ...(typeof chunk.created === 'number' && { created: chunk.created }),
+            dialect: 'openai',
             ...(extra && { extra }),
           })
         }
@@ -189,6 +190,8 @@ export function renderChatStream(events: ReadableStream<StreamEvent>, options: R
   let created = 0
   let extra: Json = {}
   let usage: Usage | undefined
+  /** Dialect the events were decoded from: another dialect's extras stay off the wire. */
+  let source: string | undefined
   let closed = false
   const head = () => ({ id: id ?? '', object: 'chat.completion.chunk', created, model: options.model, ...extra })
   const nullUsage = options.includeUsage ? { usage: null } : {}
@@ -221,7 +224,8 @@ export function renderChatStream(events: ReadableStream<StreamEvent>, options: R
         case 'response-start':
           id ??= event.id
           created = event.created ?? created
-          extra = event.extra ?? {}
+          source = event.dialect
+          extra = isLocalDialect('openai', source) ? event.extra ?? {} : {}
           return
         case 'text-start':
           begin(event.choice)
@@ -280,7 +284,7 @@ export function renderChatStream(events: ReadableStream<StreamEvent>, options: R
             sendReasoningDetails(choice, state)
             chunk(choice, {}, toOpenAIFinishReason(event.finishReason))
           }
-          if (options.includeUsage && usage) send({ ...head(), choices: [], usage: toOpenAIChatUsage(usage) })
+          if (options.includeUsage && usage) send({ ...head(), choices: [], usage: toOpenAIChatUsage(localizeUsage(usage, 'openai', source)!) })
           controller.enqueue(encoder.encode('data: [DONE]\n\n'))
           closed = true
           return

@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { extraFor, type ReasoningPart, type ChatChoice, type ChatRequest, type ChatResponse, type ContentPart, type ResponseFormat, type ToolChoice, type ToolDefinition, type Warning } from '@switchyard/core'
+import { extraFor, isLocalDialect, localizeRequest, localizeResponse, type ReasoningPart, type ChatChoice, type ChatRequest, type ChatResponse, type ContentPart, type ResponseFormat, type ToolChoice, type ToolDefinition, type Warning } from '@switchyard/core'
 import { parseChatMessage, toChatMessages, unsupported, withExtra } from './chat-messages.js'
 import { toReasoningDetails } from './reasoning-details.js'
 import { toOpenAIChatUsage, usageFromOpenAI } from './usage.js'
@@ -122,14 +122,17 @@ export function parseChatRequest(body: Record<string, unknown>, model: string): 
  * for usage (`stream_options.include_usage`). What chat completions cannot express is left out
  * and reported in `warnings` when given.
  */
-export function toChatBody(request: ChatRequest, warnings?: Warning[]): Record<string, unknown> {
+export function toChatBody(source: ChatRequest, warnings?: Warning[]): Record<string, unknown> {
+  const local = isLocalDialect('openai', source.dialect)
+  const request = localizeRequest(source, 'openai', warnings)
+  if (!local && request.tools?.some((tool) => tool.cache)) unsupported(warnings, 'cache_control on tools')
   if (request.topK !== undefined) unsupported(warnings, 'topK')
   if (request.reasoning?.budgetTokens !== undefined) unsupported(warnings, 'reasoning.budgetTokens', 'use reasoning effort')
   const format = request.responseFormat
   const choice: ToolChoice | undefined = request.toolChoice
   const body = defined({
     model: request.model,
-    messages: request.messages.flatMap((message) => toChatMessages(message, warnings)),
+    messages: request.messages.flatMap((message) => toChatMessages(message, warnings, local)),
     tools: request.tools?.map((tool) => ({
       type: 'function',
       function: defined({ name: tool.name, description: tool.description, parameters: tool.parameters, strict: tool.strict, ...tool.extra }),
@@ -217,11 +220,12 @@ export function parseChatResponse(json: unknown): ChatResponse {
     }
   })
   const extra = restOf(wire, RESPONSE_KEYS)
-  return { id: wire.id ?? '', model: wire.model ?? '', created: wire.created ?? 0, choices, usage: usageFromOpenAI(wire.usage), ...(extra && { extra }) }
+  return { id: wire.id ?? '', model: wire.model ?? '', created: wire.created ?? 0, choices, usage: usageFromOpenAI(wire.usage), dialect: 'openai', ...(extra && { extra }) }
 }
 
 /** IR `ChatResponse` -> `chat.completion` object as OpenAI sends it, reporting `model`. */
-export function renderChatResponse(response: ChatResponse, model: string): Record<string, unknown> {
+export function renderChatResponse(source: ChatResponse, model: string): Record<string, unknown> {
+  const response = localizeResponse(source, 'openai')
   const choices = response.choices.map((choice) => {
     let text: string | null = null
     let refusal: string | null = null

@@ -1,6 +1,8 @@
 import * as v from 'valibot'
 import {
   extraFor,
+  isLocalDialect,
+  localizeUsage,
   createSseDecoder,
   formatSse,
   GatewayError,
@@ -120,6 +122,7 @@ export function parseCompletionResponse(json: unknown): CompletionResponse {
       ...(choice.logprobs != null && { logprobs: choice.logprobs }),
     })),
     usage: usageFromOpenAI(wire.usage),
+    dialect: 'openai',
     ...(extra && { extra }),
   }
 }
@@ -137,8 +140,8 @@ export function renderCompletionResponse(response: CompletionResponse, model: st
       logprobs: choice.logprobs ?? null,
       finish_reason: toCompletionFinishReason(choice.finishReason),
     })),
-    ...(response.usage && { usage: toOpenAIChatUsage(response.usage) }),
-    ...response.extra,
+    ...(response.usage && { usage: toOpenAIChatUsage(localizeUsage(response.usage, 'openai', response.dialect)!) }),
+    ...(isLocalDialect('openai', response.dialect) && response.extra),
   }
 }
 
@@ -183,6 +186,7 @@ export function parseCompletionStream(body: ReadableStream<Uint8Array>): Readabl
               id: typeof chunk.id === 'string' ? chunk.id : '',
               model: typeof chunk.model === 'string' ? chunk.model : '',
               ...(typeof chunk.created === 'number' && { created: chunk.created }),
+              dialect: 'openai',
               ...(extra && { extra }),
             })
           }
@@ -243,6 +247,7 @@ export function renderCompletionStream(events: ReadableStream<StreamEvent>, opti
   let created = 0
   let extra: Json = {}
   let usage: Usage | undefined
+  let source: string | undefined
   let closed = false
   const head = () => ({ id: id ?? '', object: 'text_completion', created, model: options.model, ...extra })
   const nullUsage = options.includeUsage ? { usage: null } : {}
@@ -259,7 +264,8 @@ export function renderCompletionStream(events: ReadableStream<StreamEvent>, opti
         case 'response-start':
           id ??= event.id
           created = event.created ?? created
-          extra = event.extra ?? {}
+          source = event.dialect
+          extra = isLocalDialect('openai', source) ? event.extra ?? {} : {}
           return
         case 'text-delta':
           if (event.delta !== '' && !ended.has(event.choice ?? 0)) chunk(event.choice ?? 0, event.delta)
@@ -280,7 +286,7 @@ export function renderCompletionStream(events: ReadableStream<StreamEvent>, opti
             ended.add(choice)
             chunk(choice, '', toCompletionFinishReason(event.finishReason))
           }
-          if (options.includeUsage && usage) send({ ...head(), choices: [], usage: toOpenAIChatUsage(usage) })
+          if (options.includeUsage && usage) send({ ...head(), choices: [], usage: toOpenAIChatUsage(localizeUsage(usage, 'openai', source)!) })
           controller.enqueue(encoder.encode('data: [DONE]\n\n'))
           closed = true
           return

@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { extraFor, GatewayError, type EmbeddingsRequest, type EmbeddingsResponse } from '@switchyard/core'
+import { extraFor, GatewayError, isLocalDialect, localizeUsage, type EmbeddingsRequest, type EmbeddingsResponse } from '@switchyard/core'
 import { toOpenAIChatUsage, usageFromOpenAI } from './usage.js'
 import { defined, restOf, validateWire } from './wire.js'
 
@@ -73,6 +73,7 @@ export function parseEmbeddingsResponse(json: unknown): EmbeddingsResponse {
     model: wire.model ?? '',
     data: wire.data.map((item, position) => ({ index: item.index ?? position, embedding: item.embedding })),
     usage: usageFromOpenAI(wire.usage),
+    dialect: 'openai',
     ...(extra && { extra }),
   }
 }
@@ -83,7 +84,7 @@ export function renderEmbeddingsResponse(response: EmbeddingsResponse, model: st
     object: 'list',
     data: response.data.map((item) => ({ object: 'embedding', index: item.index, embedding: item.embedding })),
     model,
-    ...(response.usage && { usage: toOpenAIChatUsage(response.usage) }),
-    ...response.extra,
+    ...(response.usage && { usage: toOpenAIChatUsage(localizeUsage(response.usage, 'openai', response.dialect)!) }),
+    ...(isLocalDialect('openai', response.dialect) && response.extra),
   }
 }

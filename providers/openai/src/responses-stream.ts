@@ -8,6 +8,7 @@
  * `encrypted_content` travels as `reasoning-signature`.
  */
 import {
+  isLocalDialect,
   codeForStatus, createSseDecoder, formatSse, GatewayError,
   type ChatRequest, type ChatResponse, type ContentPart, type FinishReason, type SseEvent, type StreamEvent, type Usage,
 } from '@switchyard/core'
@@ -117,7 +118,7 @@ export function parseResponsesStream(body: ReadableStream<Uint8Array>): Readable
           if (started || !isObject(data.response)) return
           started = true
           const response = parseResponsesResponse({ ...data.response, output: [] })
-          return emit({ type: 'response-start', id: response.id, model: response.model, created: response.created, ...(response.extra && { extra: response.extra }) })
+          return emit({ type: 'response-start', id: response.id, model: response.model, created: response.created, dialect: 'openai-responses', ...(response.extra && { extra: response.extra }) })
         }
         case 'response.output_item.added':
         case 'response.output_item.done': {
@@ -249,10 +250,10 @@ export function renderResponsesStream(events: ReadableStream<StreamEvent>, optio
       const send = (type: string, fields: Json) => controller.enqueue(encoder.encode(formatSse(JSON.stringify({ type, sequence_number: sequence++, ...fields }), type)))
       const snapshot = (content: ContentPart[], finish: FinishReason, request = options.request) =>
         renderResponsesResponse({ ...response!, choices: [{ index: 0, message: { role: 'assistant', content }, finishReason: finish }], usage: finish.raw === 'in_progress' ? undefined : usage }, { model: options.model, request })
-      const begin = (id: string, created: number | undefined, extra: Json | undefined) => {
+      const begin = (id: string, created: number | undefined, extra: Json | undefined, dialect?: string) => {
         if (response) return
-        const own = id.startsWith('resp_')
-        response = { id: own ? id : `resp_${id}`, model: options.model, created: created ?? 0, choices: [], usage: undefined, ...(own && extra && { extra }) }
+        const own = isLocalDialect('openai-responses', dialect)
+        response = { id: id.startsWith('resp_') ? id : `resp_${id}`, model: options.model, created: created ?? 0, choices: [], usage: undefined, ...(dialect && { dialect }), ...(own && extra && { extra }) }
         const initial = snapshot([], { unified: 'other', raw: 'in_progress' })
         send('response.created', { response: initial })
         send('response.in_progress', { response: initial })
@@ -297,7 +298,7 @@ export function renderResponsesStream(events: ReadableStream<StreamEvent>, optio
 
       switch (event.type) {
         case 'response-start':
-          return begin(event.id, event.created, event.extra)
+          return begin(event.id, event.created, event.extra, event.dialect)
         case 'text-start':
           return void open(event.id, 'text', { type: 'text', text: '' }, 'msg', { type: 'message', status: 'in_progress', content: [], role: 'assistant' })
         case 'text-delta': {
@@ -311,7 +312,7 @@ export function renderResponsesStream(events: ReadableStream<StreamEvent>, optio
           return send('response.refusal.delta', { item_id: block.itemId, output_index: block.index, content_index: 0, delta: event.delta })
         }
         case 'reasoning-start':
-          return void open(event.id, 'reasoning', { type: 'reasoning', text: '' }, 'rs', { type: 'reasoning', summary: [] })
+          return void open(event.id, 'reasoning', { type: 'reasoning', text: '', ...(event.redacted !== undefined && { redacted: event.redacted }) }, 'rs', { type: 'reasoning', summary: [] })
         case 'reasoning-delta': {
           const block = blocks.get(event.id) ?? open(event.id, 'reasoning', { type: 'reasoning', text: '' }, 'rs', { type: 'reasoning', summary: [] })
           const at = { item_id: block.itemId, output_index: block.index, summary_index: 0 }

@@ -279,6 +279,7 @@ describe('renderResponsesResponse', () => {
       finishReason: { unified: 'tool-calls', raw: 'tool_use' },
     }],
     usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 },
+    dialect: 'anthropic',
     extra: { stop_sequence: null },
   }
 

@@ -15,6 +15,7 @@
  */
 import {
   extraFor,
+  isLocalDialect,
   GatewayError, mapFinishReason, textOf,
   type ChatRequest, type ChatResponse, type ContentPart, type FilePart, type FinishReason, type ImagePart, type Message,
   type ReasoningPart, type ResponseFormat, type Source, type TextPart, type ToolCallPart, type ToolDefinition, type ToolResultPart,
@@ -226,8 +227,7 @@ function parseItem(item: unknown, path: string, messages: Message[]): void {
       const summary = item.summary ?? []
       if (!Array.isArray(summary)) throw bad(`${path}.summary must be an array`, `${path}.summary`)
       const texts = summary.map((entry, index) => required(isObject(entry) ? entry.text : undefined, `${path}.summary[${index}].text`))
-      const signature = optional(item.encrypted_content, `${path}.encrypted_content`, 'string')
-      const part = defined<ReasoningPart>({ type: 'reasoning', text: texts.join('\n\n'), signature })
+      const part = defined<ReasoningPart>({ type: 'reasoning', text: texts.join('\n\n'), ...reasoningFromEncrypted(optional(item.encrypted_content, `${path}.encrypted_content`, 'string')) })
       // Several summary parts join into one text; the original array is kept to split them again.
       return void assistantTail(messages).content.push(withExtra(part, rest(item, summary.length > 1 ? ['type'] : ['type', 'summary'])))
     }
@@ -452,7 +452,7 @@ export function parseResponsesResponse(json: unknown): ChatResponse {
       case 'reasoning': {
         const summary = Array.isArray(item.summary) ? item.summary : []
         const part: ReasoningPart = { type: 'reasoning', text: summary.map((entry) => (isObject(entry) && typeof entry.text === 'string' ? entry.text : '')).join('\n\n') }
-        if (typeof item.encrypted_content === 'string') part.signature = item.encrypted_content
+        if (typeof item.encrypted_content === 'string') Object.assign(part, reasoningFromEncrypted(item.encrypted_content))
         return void content.push(withExtra(part, rest(item, summary.length > 1 ? ['type'] : ['type', 'summary'])))
       }
       default:
@@ -467,6 +467,7 @@ export function parseResponsesResponse(json: unknown): ChatResponse {
     created: typeof json.created_at === 'number' ? json.created_at : 0,
     choices: [{ index: 0, message: { role: 'assistant', content }, finishReason: finishOf(json.status, json.incomplete_details, content.some((part) => part.type === 'tool-call')) }],
     usage: usageFromOpenAI(json.usage),
+    dialect: 'openai-responses',
   }
   if (Object.keys(extra).length > 0) response.extra = extra
   return response
@@ -491,11 +492,11 @@ function statusOf(finish: FinishReason): string {
 /**
  * IR -> Response object (`object: "response"`), as the official SDKs parse it. Keeps a `resp_`
  * id and the item ids found in `part.extra`; `extra` and part extras are written back only for a
- * response that came from the Responses API (a `resp_` id). `request` settings are echoed.
+ * response decoded from the Responses API (`dialect`). `request` settings are echoed.
  */
 export function renderResponsesResponse(response: ChatResponse, options: { model: string; request?: ChatRequest }): Record<string, unknown> {
-  const own = response.id.startsWith('resp_')
-  const id = own ? response.id : `resp_${response.id}`
+  const own = isLocalDialect('openai-responses', response.dialect)
+  const id = response.id.startsWith('resp_') ? response.id : `resp_${response.id}`
   const choice = response.choices[0]
   const finish = choice?.finishReason ?? { unified: 'other', raw: undefined }
   const status = statusOf(finish)
@@ -552,7 +553,7 @@ function renderOutput(parts: readonly ContentPart[], core: string, own: boolean)
       case 'reasoning': {
         message = undefined
         const item: Json = { id: idOf(extra?.id, 'rs'), type: 'reasoning', ...rest(extra, ['summary', 'encrypted_content']), summary: summaryOf(part) }
-        const encrypted = part.signature ?? extra?.encrypted_content
+        const encrypted = encryptedOf(part) ?? extra?.encrypted_content
         if (encrypted !== undefined) item.encrypted_content = encrypted
         output.push(item)
         break
@@ -563,4 +564,22 @@ function renderOutput(parts: readonly ContentPart[], core: string, own: boolean)
     }
   }
   return output
+}
+
+/**
+ * Reasoning from another provider rides in a reasoning item's opaque `encrypted_content`: an
+ * Anthropic signature as is, redacted thinking behind this prefix, so a client that sends the
+ * item back gives the upstream its original block. OpenAI's own values never start with it.
+ */
+export const REDACTED_REASONING_PREFIX = 'switchyard-redacted:'
+
+/** A reasoning part's opaque value for `encrypted_content`. */
+export function encryptedOf(part: ReasoningPart): string | undefined {
+  return part.redacted !== undefined ? REDACTED_REASONING_PREFIX + part.redacted : part.signature
+}
+
+/** `encrypted_content` -> the reasoning part's `signature` or `redacted` data. */
+export function reasoningFromEncrypted(value: string | undefined): Pick<ReasoningPart, 'signature' | 'redacted'> {
+  if (value === undefined) return {}
+  return value.startsWith(REDACTED_REASONING_PREFIX) ? { redacted: value.slice(REDACTED_REASONING_PREFIX.length) } : { signature: value }
 }

@@ -1,0 +1,164 @@
+import type { Config, FinishSummary, HookContext, PluginSetupContext } from '@switchyard/core'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { createCappedLabel, createModelLabel, headerLabelsOf, headerLabelValues, knownModelsOf, NONE, OTHER, type HeaderLabel } from './labels.js'
+import type { ResolvedMetricsOptions } from './options.js'
+
+/** Error codes of the gateway (`GatewayError.code`); anything else is counted as `other`. */
+const ERROR_CODES: ReadonlySet<string> = new Set([
+  'invalid_request', 'authentication', 'permission', 'not_found', 'payload_too_large', 'rate_limit', 'budget_exceeded',
+  'timeout', 'upstream', 'overloaded', 'internal', 'client_closed',
+])
+/** Distinct error `type` values kept before new ones count as `other` (they come from upstreams). */
+const MAX_ERROR_TYPES = 50
+
+/** What the router reports per provider when it is asked (`stats()` of the setup context). */
+export interface ProviderStats {
+  /** Upstream requests under way. */
+  inFlight: number
+  /** Requests waiting for a concurrency slot. */
+  queued: number
+  /** Keys cooling down after a 429/401. */
+  cooling: number
+}
+
+/** The metrics of one gateway, in their own registry. */
+export interface GatewayMetrics {
+  readonly registry: Registry
+  /** Records one finished request: a few counter and histogram updates, nothing awaited. */
+  record(ctx: HookContext, summary: FinishSummary): void
+}
+
+/** The router's numbers from the setup context, whatever collection it returns them in. */
+function providerStatsOf(context: PluginSetupContext): Array<[string, ProviderStats]> {
+  const stats = (context as { stats?: () => unknown }).stats
+  if (typeof stats !== 'function') return []
+  const value = stats()
+  if (value instanceof Map) return [...value.entries()] as Array<[string, ProviderStats]>
+  if (Array.isArray(value)) return (value as Array<ProviderStats & { provider?: string; id?: string }>).map((entry) => [entry.provider ?? entry.id ?? '', entry])
+  if (value && typeof value === 'object') return Object.entries(value as Record<string, ProviderStats>)
+  return []
+}
+
+/** How many retries and which fallback a finished request used (routing fields of the summary). */
+function routingOf(summary: FinishSummary): { retries: number; fallbackIndex: number | undefined } {
+  const routed = summary as FinishSummary & { retries?: number; fallbackIndex?: number }
+  const retries = typeof routed.retries === 'number' ? routed.retries : Math.max(0, summary.attempts - 1)
+  return { retries, fallbackIndex: typeof routed.fallbackIndex === 'number' && routed.fallbackIndex >= 0 ? routed.fallbackIndex : undefined }
+}
+
+/**
+ * Creates the metrics for a gateway `config`. `context` is read on every scrape for the
+ * per-provider gauges.
+ */
+export function createMetrics(config: Config, context: PluginSetupContext, options: ResolvedMetricsOptions): GatewayMetrics {
+  const registry = new Registry()
+  const headerLabels: HeaderLabel[] = headerLabelsOf(config.client.prometheus_labels ?? [])
+  const extra = headerLabels.map((label) => label.name)
+  const modelLabel = createModelLabel(knownModelsOf(config, options.models))
+  const errorType = createCappedLabel(MAX_ERROR_TYPES)
+  const registers = [registry]
+
+  const requests = new Counter({
+    name: 'switchyard_requests_total',
+    help: 'Model requests answered, by inbound surface, provider and model they routed to, and HTTP status.',
+    labelNames: ['surface', 'provider', 'model', 'status_code', ...extra],
+    registers,
+  })
+  const duration = new Histogram({
+    name: 'switchyard_request_duration_seconds',
+    help: 'Seconds from the request arriving to the last byte of the answer, retries and fallbacks included.',
+    labelNames: ['surface', 'provider', 'model', ...extra],
+    buckets: options.durationBuckets,
+    registers,
+  })
+  const firstToken = new Histogram({
+    name: 'switchyard_time_to_first_token_seconds',
+    help: 'Streams: seconds from the request arriving to the first byte of the stream sent to the caller.',
+    labelNames: ['surface', 'provider', 'model', ...extra],
+    buckets: options.ttftBuckets,
+    registers,
+  })
+  const tokens = new Counter({
+    name: 'switchyard_tokens_total',
+    help: 'Tokens by type: input (the whole prompt), output (reasoning included), and the parts cached (read from cache), cache_write and reasoning.',
+    labelNames: ['provider', 'model', 'type', ...extra],
+    registers,
+  })
+  const errors = new Counter({
+    name: 'switchyard_errors_total',
+    help: 'Failed requests, by gateway error code and the error type shown to the caller.',
+    labelNames: ['surface', 'provider', 'type', 'code', ...extra],
+    registers,
+  })
+  const retries = new Counter({
+    name: 'switchyard_retries_total',
+    help: 'Upstream attempts repeated after a retryable failure.',
+    labelNames: ['provider'],
+    registers,
+  })
+  const fallbacks = new Counter({
+    name: 'switchyard_fallbacks_total',
+    help: 'Requests answered by a fallback, by the provider first tried and the one that answered.',
+    labelNames: ['from_provider', 'to_provider'],
+    registers,
+  })
+
+  // Gauges are read from the router when Prometheus scrapes, never updated per request.
+  const perProvider = (name: string, help: string, field: keyof ProviderStats) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['provider'],
+      registers,
+      collect() {
+        this.reset()
+        for (const [provider, stats] of providerStatsOf(context)) if (provider && typeof stats?.[field] === 'number') this.set({ provider }, stats[field])
+      },
+    })
+  perProvider('switchyard_provider_in_flight', 'Upstream requests under way, per provider.', 'inFlight')
+  perProvider('switchyard_provider_queue_depth', 'Requests waiting for a concurrency slot, per provider.', 'queued')
+  perProvider('switchyard_provider_keys_cooling', 'Keys cooling down after a 429 or 401, per provider.', 'cooling')
+
+  const add = (labels: Record<string, string>, type: string, count: number | undefined) => {
+    if (count !== undefined && count > 0) tokens.inc({ ...labels, type }, count)
+  }
+
+  /** The provider the request was routed to first, for the fallback counter. */
+  const firstProviderOf = (ctx: HookContext): string => {
+    const slash = ctx.requestedModel.indexOf('/')
+    const prefix = slash === -1 ? '' : ctx.requestedModel.slice(0, slash)
+    return prefix && prefix in config.providers ? prefix : OTHER
+  }
+
+  return {
+    registry,
+    record(ctx, summary) {
+      const provider = ctx.provider ?? NONE
+      const model = modelLabel(ctx.provider, ctx.model)
+      const base: Record<string, string> = { surface: ctx.surface, provider, model }
+      if (headerLabels.length > 0) headerLabelValues(headerLabels, ctx.headers, base)
+      requests.inc({ ...base, status_code: String(summary.status) })
+      duration.observe(base, summary.durationMs / 1000)
+      if (ctx.stream && summary.firstByteMs !== undefined && summary.status < 400) firstToken.observe(base, summary.firstByteMs / 1000)
+      const usage = summary.usage
+      if (usage) {
+        const labels: Record<string, string> = { provider, model }
+        for (const name of extra) labels[name] = base[name]!
+        add(labels, 'input', usage.inputTokens)
+        add(labels, 'output', usage.outputTokens)
+        add(labels, 'cached', usage.cachedInputTokens)
+        add(labels, 'cache_write', usage.cacheWriteInputTokens)
+        add(labels, 'reasoning', usage.reasoningTokens)
+      }
+      const error = summary.error
+      if (error) {
+        const labels: Record<string, string> = { surface: ctx.surface, provider, type: errorType(error.type), code: ERROR_CODES.has(error.code) ? error.code : OTHER }
+        for (const name of extra) labels[name] = base[name]!
+        errors.inc(labels)
+      }
+      const routing = routingOf(summary)
+      if (routing.retries > 0 && ctx.provider) retries.inc({ provider: ctx.provider }, routing.retries)
+      if (routing.fallbackIndex !== undefined && ctx.provider) fallbacks.inc({ from_provider: firstProviderOf(ctx), to_provider: ctx.provider })
+    },
+  }
+}
