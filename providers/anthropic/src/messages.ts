@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { extraFor, GatewayError, type ChatRequest, type ChatResponse, type Message, type ToolDefinition, type Usage, type Warning } from '@switchyard/core'
+import { extraFor, GatewayError, localizeResponse, type ChatRequest, type ChatResponse, type Message, type ToolDefinition, type Usage, type Warning } from '@switchyard/core'
 import { mapAnthropicStopReason, toAnthropicStopReason } from './finish-reason.js'
 import {
   ASSISTANT_BLOCKS, BLOCKS, defined, fail, isObject, isPlainText, parseBlocks, parseCacheControl, parseSystemContent, restOf, setShape, shapeOf,
@@ -408,6 +408,7 @@ export function parseMessagesResponse(json: unknown): ChatResponse {
     created: 0,
     choices: [{ index: 0, message, finishReason: mapAnthropicStopReason(wire.stop_reason) }],
     usage: usageOf(wire.usage),
+    dialect: 'anthropic',
     ...(Object.keys(extra).length > 0 && { extra }),
   }
 }
@@ -421,7 +422,9 @@ const isEmpty = (value: unknown) => value == null || (Array.isArray(value) && va
  * signature; tool arguments that are not JSON become `input: {}`. What an Anthropic message cannot
  * hold (images, audio, files, more than one choice) is left out and reported in `warnings` when given.
  */
-export function renderMessagesResponse(response: ChatResponse, model: string, warnings?: Warning[]): Record<string, unknown> {
+export function renderMessagesResponse(source: ChatResponse, model: string, warnings?: Warning[]): Record<string, unknown> {
+  // Another dialect's extras (OpenAI's system_fingerprint, usage details ...) never reach an Anthropic body.
+  const response = localizeResponse(source, 'anthropic')
   if (response.choices.length > 1) warnings?.push({ type: 'other', message: `an Anthropic message holds one choice; ${response.choices.length - 1} left out` })
   const choice = response.choices[0]
   const options: EncodeOptions = { mode: 'response', warnings, copyExtra: true }

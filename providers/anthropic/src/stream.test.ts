@@ -186,7 +186,7 @@ describe('parseMessagesStream', () => {
     expect([usage.cachedInputTokens, usage.cacheWriteInputTokens]).toEqual([wire.cacheRead, wire.cacheWrite])
     const start = events[0] as Extract<StreamEvent, { type: 'response-start' }>
     const message = wireEvents(sse)[0]!.data.message
-    expect(start).toEqual({ type: 'response-start', id: message.id, model: message.model })
+    expect(start).toEqual({ type: 'response-start', id: message.id, model: message.model, dialect: 'anthropic' })
   })
 
   it.each(STREAMS)('%s gives identical events however the bytes are split', async (_name, sse) => {

@@ -12,7 +12,7 @@
  * tool calls because the caller did not define those tools and must not run them; the text the
  * model wrote from their results comes through as ordinary text blocks.
  */
-import { codeForStatus, createSseDecoder, formatSse, GatewayError, type FinishReason, type SseEvent, type StreamEvent, type Usage } from '@switchyard/core'
+import { codeForStatus, createSseDecoder, formatSse, GatewayError, localizeUsage, type FinishReason, type SseEvent, type StreamEvent, type Usage } from '@switchyard/core'
 import { toAnthropicErrorBody } from './errors.js'
 import { mapAnthropicStopReason, toAnthropicStopReason } from './finish-reason.js'
 import { toAnthropicUsage, usageFromAnthropic } from './usage.js'
@@ -98,7 +98,7 @@ export function parseMessagesStream(body: ReadableStream<Uint8Array>, options: P
           if (started) return
           started = true
           const message = isObject(json.message) ? json.message : {}
-          emit({ type: 'response-start', id: string(message.id) ?? '', model: string(message.model) ?? '' })
+          emit({ type: 'response-start', id: string(message.id) ?? '', model: string(message.model) ?? '', dialect: 'anthropic' })
           if (isObject(message.usage)) {
             rawUsage = { ...message.usage }
             usage = usageFromAnthropic(rawUsage)
@@ -289,6 +289,8 @@ export function renderMessagesStream(events: ReadableStream<StreamEvent>, option
   const blocks = new Map<string, RenderBlock>()
   let output!: TransformStreamDefaultController<Uint8Array>
   let responseId: string | undefined
+  /** Dialect the events were decoded from: usage extras of another dialect stay off the wire. */
+  let sourceDialect: string | undefined
   let awaitingStart = false
   let opened = false
   let closed = false
@@ -306,7 +308,7 @@ export function renderMessagesStream(events: ReadableStream<StreamEvent>, option
     opened = true
     const id = options.id ?? (responseId?.startsWith('msg_') ? responseId : `msg_${responseId || 'unknown'}`)
     send('message_start', {
-      message: { id, type: 'message', role: 'assistant', content: [], model: options.model, stop_reason: null, stop_sequence: null, usage: toAnthropicUsage(usage) },
+      message: { id, type: 'message', role: 'assistant', content: [], model: options.model, stop_reason: null, stop_sequence: null, usage: toAnthropicUsage(localizeUsage(usage, 'anthropic', sourceDialect)) },
     })
     send('ping', {})
   }
@@ -355,6 +357,7 @@ export function renderMessagesStream(events: ReadableStream<StreamEvent>, option
     if ('choice' in event && (event.choice ?? 0) !== 0) return
     if (event.type === 'response-start') {
       responseId ??= event.id
+      sourceDialect = event.dialect
       awaitingStart = true
       return
     }
@@ -431,7 +434,7 @@ export function renderMessagesStream(events: ReadableStream<StreamEvent>, option
           release()
           if (closed) return
         }
-        send('message_delta', { delta: { stop_reason: toAnthropicStopReason(event.finishReason), stop_sequence: null }, usage: toAnthropicUsage(event.usage ?? usage) })
+        send('message_delta', { delta: { stop_reason: toAnthropicStopReason(event.finishReason), stop_sequence: null }, usage: toAnthropicUsage(localizeUsage(event.usage ?? usage, 'anthropic', sourceDialect)) })
         send('message_stop', {})
         closed = true
         return
