@@ -253,7 +253,7 @@ describe('parseChatRequest / toChatBody', () => {
       { role: 'tool', tool_call_id: 't1', content: 'done' },
       { role: 'user', content: 'next?' },
     ])
-    expect(warnings.map((warning) => (warning as { feature: string }).feature)).toEqual(['topK', 'reasoning.budgetTokens', 'reasoning signature', 'image in a tool result'])
+    expect(warnings.map((warning) => (warning.type === 'unsupported' ? warning.feature : warning.message))).toEqual(['topK', 'thinking budget 1024 sent as reasoning_effort "low"', 'reasoning signature', 'image in a tool result'])
   })
 
   it('accepts a text part without type (as OpenAI does) and keeps unknown part members', () => {
@@ -363,5 +363,18 @@ describe('reasoning_details (signed reasoning through the OpenAI dialect)', () =
     const { renderChatResponse } = await import('./chat.js')
     const rendered = renderChatResponse({ id: 'c', model: 'm', created: 0, usage: undefined, choices: [{ index: 0, finishReason: { unified: 'stop', raw: 'stop' }, message: { role: 'assistant', content: [{ type: 'reasoning', text: 'r' }, { type: 'text', text: 't' }] } }] }, 'm') as any
     expect(rendered.choices[0].message).not.toHaveProperty('reasoning_details')
+  })
+})
+
+describe('thinking budget toward OpenAI', () => {
+  it('becomes the nearest reasoning_effort, with a warning', async () => {
+    const { toChatBody } = await import('./chat.js')
+    const cases: Array<[number, string]> = [[1024, 'low'], [2048, 'low'], [4000, 'medium'], [8192, 'medium'], [20000, 'high']]
+    for (const [budget, effort] of cases) {
+      const warnings: import('@switchyard/core').Warning[] = []
+      const body = toChatBody({ model: 'o3', messages: [{ role: 'user', content: [{ type: 'text', text: 'q' }] }], reasoning: { budgetTokens: budget }, dialect: 'anthropic', extra: {} }, warnings)
+      expect(body.reasoning_effort).toBe(effort)
+      expect(warnings).toEqual([{ type: 'other', message: `thinking budget ${budget} sent as reasoning_effort "${effort}"` }])
+    }
   })
 })

@@ -127,7 +127,7 @@ export function toChatBody(source: ChatRequest, warnings?: Warning[]): Record<st
   const request = localizeRequest(source, 'openai', warnings)
   if (!local && request.tools?.some((tool) => tool.cache)) unsupported(warnings, 'cache_control on tools')
   if (request.topK !== undefined) unsupported(warnings, 'topK')
-  if (request.reasoning?.budgetTokens !== undefined) unsupported(warnings, 'reasoning.budgetTokens', 'use reasoning effort')
+  const effort = request.reasoning?.effort ?? effortForBudget(request.reasoning?.budgetTokens, warnings)
   const format = request.responseFormat
   const choice: ToolChoice | undefined = request.toolChoice
   const body = defined({
@@ -149,7 +149,7 @@ export function toChatBody(source: ChatRequest, warnings?: Warning[]): Record<st
     frequency_penalty: request.frequencyPenalty,
     response_format: format === undefined ? undefined : format.type === 'text' ? { type: 'text' } : format.type === 'json' ? { type: 'json_object' }
       : { type: 'json_schema', json_schema: defined({ name: format.name, schema: format.schema, strict: format.strict, description: format.description }) },
-    reasoning_effort: request.reasoning?.effort,
+    reasoning_effort: effort,
     user: request.user,
     metadata: request.metadata,
     stream: request.stream,
@@ -258,4 +258,16 @@ export function renderChatResponse(source: ChatResponse, model: string): Record<
     ...(response.usage && { usage: toOpenAIChatUsage(response.usage) }),
     ...response.extra,
   }
+}
+
+/**
+ * A thinking budget (Anthropic) has no OpenAI equivalent; the nearest reasoning effort is sent
+ * instead (the inverse of the Anthropic codec's budgets: <= 2048 low, <= 8192 medium, else high)
+ * and the approximation is reported.
+ */
+export function effortForBudget(budget: number | undefined, warnings: Warning[] | undefined): 'low' | 'medium' | 'high' | undefined {
+  if (budget === undefined) return undefined
+  const effort = budget <= 2048 ? 'low' : budget <= 8192 ? 'medium' : 'high'
+  warnings?.push({ type: 'other', message: `thinking budget ${budget} sent as reasoning_effort "${effort}"` })
+  return effort
 }
