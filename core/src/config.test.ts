@@ -49,3 +49,11 @@ describe('configFromEnv', () => {
     expect(config.providers.openai!.keys[0]!.value).toBe('sk-1')
   })
 })
+
+describe('client.prometheus_labels', () => {
+  it('defaults to none and takes header names only, naming the bad entry', () => {
+    expect(parseConfig({}).client.prometheus_labels).toEqual([])
+    expect(parseConfig({ client: { prometheus_labels: ['x-team', 'X-Env'] } }).client.prometheus_labels).toEqual(['x-team', 'X-Env'])
+    expect(() => parseConfig({ client: { prometheus_labels: ['x-team', 'not a header'] } })).toThrow(/client\.prometheus_labels\[1\]: prometheus_labels entries are header names/)
+  })
+})

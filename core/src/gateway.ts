@@ -1,13 +1,14 @@
 import { Hono } from 'hono'
 import { createStorage, type Storage } from 'unstorage'
-import type { Config } from './config.js'
+import { ConfigError, type Config, type ProxyConfig } from './config.js'
 import { GatewayError } from './errors.js'
 import { createHookRunner } from './hooks.js'
 import { createLogger, type Logger } from './log.js'
-import type { PluginDefinition, PluginSetupContext } from './plugin.js'
+import type { GatewayStats, PluginDefinition, PluginSetupContext } from './plugin.js'
 import type { ProviderDefinition, SurfaceDefinition } from './provider.js'
 import { applyResponseHeaders } from './response-headers.js'
-import { registerProvider, type RegisteredProvider } from './router.js'
+import { collectStats, probeStorage } from './readiness.js'
+import { registerProvider, resolveModel, type RegisteredProvider } from './router.js'
 import { createSurfaceHost } from './surface-host.js'
 
 export interface GatewayOptions {
@@ -25,6 +26,12 @@ export interface GatewayOptions {
   storage?: Storage
   /** Upstream transport (default: global fetch). */
   fetch?: typeof fetch
+  /**
+   * The transport for a provider with `proxy_config`: the runtime builds a fetch that goes
+   * through that proxy (Node: undici's `ProxyAgent`). Without it, a config that sets
+   * `proxy_config` fails at start rather than bypass the proxy.
+   */
+  fetchFor?(providerId: string, proxy: ProxyConfig): typeof fetch
   logger?: Logger
 }
 
@@ -39,6 +46,8 @@ export interface Gateway {
   close(): Promise<void>
   /** Ids of the providers that can serve requests. */
   providers: string[]
+  /** Live per-provider load: upstream requests in flight, callers queued, keys cooling down. */
+  stats(): GatewayStats
 }
 
 /** Builds the gateway: surfaces from the provider packages, hooks from the plugins. */
@@ -56,11 +65,26 @@ export function createGateway(options: GatewayOptions): Gateway {
   for (const [id, providerConfig] of Object.entries(config.providers)) {
     const definition = definitions.get(id)
     if (!definition) throw new Error(`provider "${id}" is configured but no provider package was loaded for it`)
-    registered.set(id, registerProvider(id, definition, providerConfig))
+    const issues = definition.validateConfig?.(providerConfig) ?? []
+    if (issues.length > 0) throw new ConfigError(issues.map((issue) => `providers.${id}.${issue}`))
+    const proxy = providerConfig.proxy_config
+    if (proxy && !options.fetchFor) throw new Error(`providers.${id}.proxy_config is set, but this runtime cannot send requests through a proxy`)
+    const fetchFor = proxy ? options.fetchFor!(id, proxy) : undefined
+    registered.set(id, registerProvider(id, definition, providerConfig, { dropExcessRequests: config.client.drop_excess_requests, fetch: fetchFor }))
   }
   for (const [id, definition] of definitions) {
     if (!registered.has(id)) registered.set(id, registerProvider(id, definition, { keys: [] }))
   }
+  for (const provider of registered.values()) {
+    for (const target of provider.fallbacks) {
+      try {
+        resolveModel(target, registered, provider.id)
+      } catch {
+        throw new Error(`providers.${provider.id}.fallbacks: "${target}" names a provider that is not loaded`)
+      }
+    }
+  }
+  const stats = () => collectStats(registered)
 
   const pending = new Set<Promise<unknown>>()
   const waitUntil = (promise: Promise<unknown>) => {
@@ -71,7 +95,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   /** What a plugin's `setup` and `routes` receive: the config, its own options, storage, log. */
   const setupContextOf = (plugin: PluginDefinition): PluginSetupContext => {
     const options = config.plugins.find((entry) => entry.name === plugin.name)?.config
-    return { config, options, storage, log }
+    return { config, options, storage, log, stats }
   }
   const ready = (async () => {
     for (const plugin of plugins) await plugin.setup?.(setupContextOf(plugin))
@@ -90,8 +114,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   const app = new Hono()
   /** Liveness: the process serves HTTP. */
   app.get('/health', (c) => c.json({ status: 'ok' }))
-  /** Readiness: plugins are set up and the gateway is not shutting down (503 otherwise). */
-  app.get('/ready', (c) => c.json({ status: state }, state === 'ready' ? 200 : 503))
+  /** Readiness: plugins are set up, the storage answers, and the gateway is not shutting down (503 otherwise). */
+  app.get('/ready', async (c) => {
+    if (state !== 'ready') return c.json({ status: state }, 503)
+    const problem = await probeStorage(storage)
+    return problem ? c.json({ status: 'unavailable', reason: problem }, 503) : c.json({ status: state }, 200)
+  })
   // Plugins' own routes (`GET /metrics` ...): after the probes, before the surfaces.
   for (const plugin of plugins) plugin.routes?.(app, setupContextOf(plugin))
   // Headers plugins set on `ctx.responseHeaders` go onto every response below this point.
@@ -135,6 +163,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     fetch: app.fetch,
     ready,
     providers: [...registered.values()].filter((provider) => provider.usable).map((provider) => provider.id),
+    stats,
     async close() {
       state = 'closing'
       // onFinish is started from a timer once the last byte is out: let timers already set fire,

@@ -37,6 +37,41 @@ export interface RequestContext {
   readonly warnings: Warning[]
   /** `performance.now()` when the request arrived. */
   readonly startedAt: number
+  /**
+   * Where to send this request instead of where its `model` says. Set it in `onRequest`
+   * (routing rules, virtual keys); it is read once `onRequest` hooks are done, and later
+   * changes are ignored. See {@link RouteOverride}.
+   */
+  route: RouteOverride | undefined
+}
+
+/** One weighted destination of a {@link RouteOverride}. */
+export interface RouteTarget {
+  /** Provider id as configured (`openai`, `anthropic` ...). Must be loaded: an unknown id fails the request with a 500. */
+  provider: string
+  /** Model name as that provider knows it (no provider prefix). */
+  model: string
+  /** Relative weight for the random choice among `targets` (>= 0). Default 1. */
+  weight?: number
+}
+
+/**
+ * A plugin's routing decision for one request, set on `ctx.route` in `onRequest`.
+ *
+ * The gateway picks one of `targets` at random by weight (instead of resolving the caller's
+ * `model`), then tries the request's own `fallbacks` body field, then `fallbacks` here, then the
+ * chosen provider's `providers.<id>.fallbacks`, in that order and each `provider/model` once.
+ * Everything else (retries, key choice, translation, `x-bf-provider`/`x-bf-model`) works as for
+ * a model the caller named. `ctx.requestedModel` stays what the caller wrote.
+ *
+ * @example
+ * ctx.route = { targets: [{ provider: 'openai', model: 'gpt-4o', weight: 3 }, { provider: 'azure', model: 'gpt-4o', weight: 1 }], fallbacks: ['anthropic/claude-sonnet-4'] }
+ */
+export interface RouteOverride {
+  /** Candidates for the first attempt; at least one. */
+  targets: readonly RouteTarget[]
+  /** `provider/model` names tried in order after the chosen target failed (after its retries). */
+  fallbacks?: readonly string[]
 }
 
 /**
@@ -66,7 +101,8 @@ export type BeforeUpstreamResult<Op extends Operation = Operation> =
   | { response: OperationTypes[Op]['response'] }
 
 export type UpstreamOutcome =
-  | { ok: true; status: number; usage: Usage | undefined; response?: unknown }
+  /** `aborted`: the caller went away before the end; `usage` is what was seen until then. */
+  | { ok: true; status: number; usage: Usage | undefined; response?: unknown; aborted?: boolean }
   | { ok: false; error: GatewayError }
 
 /** What happened, for `onFinish`: status, usage, timings. */
@@ -78,8 +114,12 @@ export interface FinishSummary {
   durationMs: number
   /** Milliseconds from arrival to the first byte sent (streams). */
   firstByteMs: number | undefined
-  /** Upstream attempts made (retries included). */
+  /** Upstream attempts made (retries and fallbacks included). */
   attempts: number
+  /** Attempts that repeated a request to the same target (`attempts` minus one per target tried). */
+  retries: number
+  /** Which target answered (or failed last): 0 the primary, 1 the first fallback ... */
+  fallbackIndex: number
   /** True when the caller went away before the end. */
   aborted: boolean
 }
@@ -104,6 +144,22 @@ export interface PluginSetupContext {
   options: unknown
   storage: Storage
   log: Logger
+  /** Live per-provider load (in flight, queued, cooling keys): for metrics. Cheap; call it at scrape time. */
+  stats(): GatewayStats
+}
+
+/** What `Gateway.stats()` reports. */
+export interface GatewayStats {
+  providers: Record<string, ProviderStats>
+}
+
+export interface ProviderStats {
+  /** Upstream requests started and not ended (a stream counts until its last byte). */
+  inFlight: number
+  /** Callers waiting for a concurrency slot. */
+  queued: number
+  /** Keys cooling down after a 429/401/402/403. */
+  cooling: number
 }
 
 export interface PluginDefinition {

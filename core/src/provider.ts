@@ -31,6 +31,12 @@ export interface UpstreamContext {
   config: ProviderConfig
   /** Aborts when the caller goes away or the timeout fires. */
   signal: AbortSignal
+  /**
+   * The transport this attempt goes through (the gateway's, or the provider's proxy-aware one),
+   * for a `sign` hook that must call out itself (Vertex AI's OAuth token exchange). Codecs never
+   * use it. Absent where no call is made (pure codec tests).
+   */
+  fetch?: typeof fetch
 }
 
 /** One HTTP call to an upstream, built by a pure translator. */
@@ -63,6 +69,9 @@ export interface PassthroughTarget {
   headers: Record<string, string>
 }
 
+/** How an upstream reports usage in a stream (see `upstream.streamUsage`). */
+export type StreamUsageMode = 'on-request' | 'always' | 'never'
+
 /** How a passthrough response stream reports its usage (observed, never re-encoded). */
 export interface StreamUsageObserver {
   /** Called with each complete SSE `data:` payload that may carry usage. Cheap checks only. */
@@ -92,6 +101,11 @@ export interface ProviderDefinition {
   dialect?: string
   /** Default upstream base URL. */
   baseURL?: string
+  /**
+   * True when there is no usable default address (a self-hosted server such as vLLM): the config
+   * must set `providers.<id>.network_config.base_url`, checked when the gateway starts.
+   */
+  requiresBaseURL?: boolean
   /** Environment variable holding the key when no config file is used. */
   envKey?: string
   /** False for providers that need no key (mock, local servers). Default true. */
@@ -99,6 +113,13 @@ export interface ProviderDefinition {
   capabilities?(model: string): ProviderCapabilities
   /** Models to list on `GET /models` when the config names none. */
   models?: readonly string[]
+  /**
+   * Checks provider-specific config (`options`, provider-specific key fields such as Azure's
+   * `azure_key_config`) when the gateway starts. Returns problems as `path: message`, the path
+   * relative to `providers.<id>` (`keys[0].azure_key_config.endpoint: must be an https URL`); any
+   * problem stops the start with a ConfigError naming `providers.<id>.<path>`.
+   */
+  validateConfig?(config: ProviderConfig): string[]
   /** Codecs per operation, for HTTP upstreams. */
   upstream?: {
     chat?: OperationCodec<ChatRequest, ChatResponse>
@@ -109,6 +130,28 @@ export interface ProviderDefinition {
     error(status: number, body: string, headers: Headers, context: UpstreamContext): GatewayError
     /** Same-dialect target for a path below the dialect's API root ("/chat/completions"). */
     passthrough?(path: string, context: UpstreamContext): PassthroughTarget
+    /**
+     * Signs a built request just before it is sent (AWS SigV4 ...): called by the router on every
+     * attempt, after the codec's `request` (or `passthrough`) and `network_config.extra_headers`,
+     * so a retry carries a fresh signature. It may be async and read the clock, which codecs may
+     * not. A GatewayError it throws fails the attempt with nothing sent.
+     */
+    sign?(request: UpstreamRequest, context: UpstreamContext): Promise<UpstreamRequest>
+    /**
+     * Operations that take the passthrough path when the caller's dialect matches (default: all).
+     * Leave out what the upstream does not serve natively: such calls go through the IR and this
+     * provider's codecs instead (an OpenAI-compatible server without the Responses API still answers
+     * `/responses` callers, translated to chat completions), or get a 400 naming the provider.
+     */
+    passthroughOperations?: readonly Operation[]
+    /**
+     * How this upstream reports usage in a stream, for the passthrough path. `on-request` (default):
+     * only when asked (OpenAI's `stream_options.include_usage`), so the gateway asks for it and keeps
+     * the extra chunk from a caller who did not. `always`: usage comes without asking (Mistral and Groq
+     * put it on the last chunk); the gateway adds nothing to the caller's body. `never`: the upstream
+     * cannot report it (or rejects the option); the gateway adds nothing and usage may stay unknown.
+     */
+    streamUsage?: StreamUsageMode
   }
   /** In-process operations; used instead of `upstream` codecs when present. */
   invoke?: Partial<{ [K in Operation]: Invoker<OperationTypes[K]['request'], OperationTypes[K]['response']> }>
@@ -133,4 +176,33 @@ export interface SurfaceDefinition {
 /** Identity helper that gives provider packages full type inference. */
 export function defineProvider<const T extends ProviderDefinition>(definition: T): T {
   return definition
+}
+
+/** What a config-only provider (`providers.<id>.custom`) is built from. */
+export interface CustomProviderOptions {
+  /** The configured provider id. */
+  id: string
+  /** `custom.base_url`: the API root of the upstream. */
+  baseURL: string
+}
+
+/**
+ * What the gateway reads from a provider package's module (`import(package)`): the default export,
+ * and optionally more providers served by the same package.
+ */
+export interface ProviderModule {
+  /** The provider this package implements (`defineProvider`). */
+  default: ProviderDefinition
+  /**
+   * More providers of this package, by id. A configured id with no package of its own (no
+   * `package` in the config and no `@switchyard/provider-<id>` installed) resolves to the first
+   * loaded package that exports it here; `providers.<id>.package` naming this package picks it too.
+   * `@switchyard/provider-openai` exports its OpenAI-compatible presets (mistral, groq ...) this way.
+   */
+  presets?: Readonly<Record<string, ProviderDefinition>>
+  /**
+   * Builds a config-only provider of this package's dialect (`providers.<id>.custom`). Without it
+   * the default definition is served under the custom id at the custom base URL, keys optional.
+   */
+  customProvider?(options: CustomProviderOptions): ProviderDefinition
 }

@@ -18,7 +18,17 @@ export interface RelayOptions {
 
 export interface Relay {
   stream: ReadableStream<Uint8Array>
-  /** Usage seen in the stream, once it ended (undefined if none was reported). */
+  /** Usage seen in the stream: all of it once it ended, what came so far before (undefined if none was reported). */
+  usage(): Usage | undefined
+}
+
+/** The relay as a per-chunk step, for a stage that reads the upstream itself (the body guard). */
+export interface RelayStep {
+  /** Bytes to send for one upstream chunk: the chunk itself when nothing changes, undefined for none. */
+  transform(chunk: Uint8Array): Uint8Array | undefined
+  /** Bytes still held once the upstream ended (an unterminated last frame), if any. */
+  flush(): Uint8Array | undefined
+  /** As `Relay.usage`. */
   usage(): Usage | undefined
 }
 
@@ -58,12 +68,12 @@ function parseAll(text: string): SseEvent[] {
 }
 
 /**
- * Relays an upstream SSE body to the caller. With nothing to strip or observe, the body
- * itself is returned (byte for byte, chunk for chunk). Observing usage alone keeps only
- * the stream's tail and parses it once at the end. Stripping parses frames as they come
- * and forwards every other frame's bytes unchanged.
+ * The relay of an upstream SSE body as a per-chunk step; undefined when there is nothing to strip
+ * or observe (the body goes out byte for byte, chunk for chunk). Observing usage alone keeps only
+ * the stream's tail (and head, to merge) and parses it once at the end. Stripping parses frames as
+ * they come and forwards every other frame's bytes unchanged.
  */
-export function relayStream(body: ReadableStream<Uint8Array>, options: RelayOptions): Relay {
+export function createRelayStep(options: RelayOptions): RelayStep | undefined {
   const { strip, usageFrom, onEvent, mergeUsage } = options
   let usage: Usage | undefined
   const observe = (data: string) => {
@@ -71,7 +81,7 @@ export function relayStream(body: ReadableStream<Uint8Array>, options: RelayOpti
     const found = usageFrom!(data)
     if (found) usage = usage && mergeUsage ? mergeUsage(usage, found) : found
   }
-  if (!strip && !usageFrom && !onEvent) return { stream: body, usage: () => undefined }
+  if (!strip && !usageFrom && !onEvent) return undefined
 
   if (!strip && !onEvent) {
     const tail: Uint8Array[] = []
@@ -80,43 +90,50 @@ export function relayStream(body: ReadableStream<Uint8Array>, options: RelayOpti
     let firstTail = 0
     const head: Uint8Array[] = []
     let headBytes = 0
-    const stream = body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          controller.enqueue(chunk)
-          if (mergeUsage && headBytes < HEAD_BYTES) {
-            head.push(chunk)
-            headBytes += chunk.byteLength
-          }
-          tail.push(chunk)
-          tailBytes += chunk.byteLength
-          while (tailBytes - tail[0]!.byteLength > TAIL_BYTES) {
-            tailBytes -= tail.shift()!.byteLength
-            firstTail++
-          }
-        },
-        flush() {
-          if (!mergeUsage) {
-            const events = parseAll(decodeAll(tail))
-            for (let i = events.length - 1; i >= 0 && usage === undefined; i--) usage = usageFrom!(events[i]!.data)
-            return
-          }
-          let events: SseEvent[]
-          if (firstTail <= head.length) {
-            // Head and tail meet: the whole stream is at hand.
-            events = parseAll(decodeAll([...head.slice(0, firstTail), ...tail]))
-          } else {
-            // Complete events of the head, then the tail from its first frame boundary on.
-            events = new SseParser().feed(decodeAll(head))
-            const text = decodeAll(tail)
-            const start = frameEnd(text, 0)
-            if (start !== -1) events.push(...parseAll(text.slice(start)))
-          }
-          for (const event of events) observe(event.data)
-        },
-      }),
-    )
-    return { stream, usage: () => usage }
+    let flushed = false
+    /** Usage from what was kept of the stream so far (all of it once flushed). */
+    const readUsage = () => {
+      usage = undefined
+      if (!mergeUsage) {
+        const events = parseAll(decodeAll(tail))
+        for (let i = events.length - 1; i >= 0 && usage === undefined; i--) usage = usageFrom!(events[i]!.data)
+        return
+      }
+      let events: SseEvent[]
+      if (firstTail <= head.length) {
+        // Head and tail meet: the whole stream is at hand.
+        events = parseAll(decodeAll([...head.slice(0, firstTail), ...tail]))
+      } else {
+        // Complete events of the head, then the tail from its first frame boundary on.
+        events = new SseParser().feed(decodeAll(head))
+        const text = decodeAll(tail)
+        const start = frameEnd(text, 0)
+        if (start !== -1) events.push(...parseAll(text.slice(start)))
+      }
+      for (const event of events) observe(event.data)
+    }
+    return {
+      transform(chunk) {
+        if (mergeUsage && headBytes < HEAD_BYTES) {
+          head.push(chunk)
+          headBytes += chunk.byteLength
+        }
+        tail.push(chunk)
+        tailBytes += chunk.byteLength
+        while (tailBytes - tail[0]!.byteLength > TAIL_BYTES) {
+          tailBytes -= tail.shift()!.byteLength
+          firstTail++
+        }
+        return chunk
+      },
+      flush() {
+        readUsage()
+        flushed = true
+        return undefined
+      },
+      // A stream cut short (the caller left) still reports the usage it carried until then.
+      usage: () => (flushed ? usage : (readUsage(), usage)),
+    }
   }
 
   const decoder = new TextDecoder()
@@ -133,26 +150,45 @@ export function relayStream(body: ReadableStream<Uint8Array>, options: RelayOpti
     }
     return keep
   }
+  return {
+    transform(chunk) {
+      pending += decoder.decode(chunk, { stream: true })
+      let start = 0
+      let out = ''
+      for (let end = frameEnd(pending, 0); end !== -1; end = frameEnd(pending, start)) {
+        const frame = pending.slice(start, end)
+        if (handle(frame)) out += frame
+        start = end
+      }
+      if (start > 0) pending = pending.slice(start)
+      return out.length > 0 ? encoder.encode(out) : undefined
+    },
+    flush() {
+      pending += decoder.decode()
+      const rest = pending.length > 0 && handle(pending + '\n\n') ? encoder.encode(pending) : undefined
+      pending = ''
+      parser.end()
+      return rest
+    },
+    usage: () => usage,
+  }
+}
+
+/** {@link createRelayStep} as a stream stage over `body` (the body itself when there is nothing to do). */
+export function relayStream(body: ReadableStream<Uint8Array>, options: RelayOptions): Relay {
+  const step = createRelayStep(options)
+  if (!step) return { stream: body, usage: () => undefined }
   const stream = body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
-        pending += decoder.decode(chunk, { stream: true })
-        let start = 0
-        let out = ''
-        for (let end = frameEnd(pending, 0); end !== -1; end = frameEnd(pending, start)) {
-          const frame = pending.slice(start, end)
-          if (handle(frame)) out += frame
-          start = end
-        }
-        if (start > 0) pending = pending.slice(start)
-        if (out.length > 0) controller.enqueue(encoder.encode(out))
+        const out = step.transform(chunk)
+        if (out) controller.enqueue(out)
       },
       flush(controller) {
-        pending += decoder.decode()
-        if (pending.length > 0 && handle(pending + '\n\n')) controller.enqueue(encoder.encode(pending))
-        parser.end()
+        const out = step.flush()
+        if (out) controller.enqueue(out)
       },
     }),
   )
-  return { stream, usage: () => usage }
+  return { stream, usage: step.usage }
 }

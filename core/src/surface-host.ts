@@ -4,13 +4,22 @@ import type { Config } from './config.js'
 import { GatewayError, toGatewayError } from './errors.js'
 import type { StreamEvent } from './ir/stream-event.js'
 import type { Usage } from './ir/usage.js'
-import { formatWarnings, type Warning } from './ir/warning.js'
+import type { Warning } from './ir/warning.js'
 import type { Logger } from './log.js'
-import type { Operation, OperationTypes, SurfaceDefinition } from './provider.js'
+import type { Operation, OperationTypes, SurfaceDefinition, UpstreamContext } from './provider.js'
 import type { HookRunner } from './hooks.js'
-import type { FinishSummary, RequestContext } from './plugin.js'
-import { resolveModel, sendUpstream, type RegisteredProvider, type Route } from './router.js'
-import { relayStream } from './relay.js'
+import type { RequestContext } from './plugin.js'
+import { clientClosed, isTargetFault, markTargetFault, resolveModel, sendUpstream, type RegisteredProvider, type Route } from './router.js'
+import { answerHeaders, createAccounting, extraFields, type CallState } from './pipeline/accounting.js'
+import { catchStreamFailures, guardUpstream } from './pipeline/guard.js'
+import { directKeyOf, forwardableHeaders } from './pipeline/headers.js'
+import { runForward } from './pipeline/forward.js'
+import { runPassthrough } from './pipeline/passthrough.js'
+import { eventsFromResponse } from './pipeline/replay.js'
+import { canFallBack, fallbackChain, parseFallbacksField, pickRouteTarget } from './pipeline/targets.js'
+
+export { forwardableHeaders } from './pipeline/headers.js'
+export { eventsFromResponse } from './pipeline/replay.js'
 
 /** What a renderer knows about the call it renders. */
 export interface RenderContext {
@@ -48,6 +57,12 @@ export interface PassthroughSpec {
    * (Anthropic's `anthropic-version`); they override the provider's defaults.
    */
   headers?: Record<string, string>
+  /**
+   * One complete SSE frame (text, ending in a blank line) that tells the caller in this dialect
+   * that the stream failed after it started (the upstream broke off or went silent past the
+   * stream idle timeout). Without it a generic `event: error` frame is sent.
+   */
+  streamError?(error: GatewayError): string
 }
 
 /** One model-routed call, described by a surface. */
@@ -123,34 +138,6 @@ export interface HostOptions {
   waitUntil(promise: Promise<unknown>): void
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length'])
-const NEVER_FORWARD = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'cookie'])
-
-/** Caller headers to forward: the allowlist minus denylist, hop-by-hop, credentials and x-bf-*. */
-export function forwardableHeaders(config: Config): (headers: Headers) => Record<string, string> | undefined {
-  const filter = config.client.header_filter_config
-  const deny = new Set((filter?.denylist ?? []).map((name) => name.toLowerCase()))
-  const allow = (filter?.allowlist ?? [])
-    .map((name) => name.toLowerCase())
-    .filter((name) => !deny.has(name) && !HOP_BY_HOP.has(name) && !NEVER_FORWARD.has(name) && !name.startsWith('x-bf-'))
-  if (allow.length === 0) return () => undefined
-  return (headers) => {
-    let out: Record<string, string> | undefined
-    for (const name of allow) {
-      const value = headers.get(name)
-      if (value !== null) (out ??= {})[name] = value
-    }
-    return out
-  }
-}
-
-/** The caller's own provider key, when direct keys are allowed. */
-function directKeyOf(headers: Headers): string | undefined {
-  const authorization = headers.get('authorization')
-  if (authorization && authorization.length > 7 && authorization.slice(0, 7).toLowerCase() === 'bearer ') return authorization.slice(7).trim()
-  return headers.get('x-api-key') ?? headers.get('x-goog-api-key') ?? undefined
-}
-
 let sequence = 0
 const processTag = Math.random().toString(36).slice(2, 8)
 
@@ -160,14 +147,23 @@ function nextRequestId(): string {
   return `req_${processTag}${Date.now().toString(36)}${sequence.toString(36)}`
 }
 
+type Invoke = (request: unknown, context: UpstreamContext) => Promise<unknown>
+
 export function createSurfaceHost(options: HostOptions): SurfaceHost {
   const { surface, dialect, config, providers, hooks, storage, log } = options
   const maxBodyBytes = config.client.max_request_body_size_mb * 1024 * 1024
   const allowDirectKeys = config.client.allow_direct_keys
   const pickHeaders = forwardableHeaders(config)
+  const accounting = createAccounting(hooks)
+  const deps = { hooks, accounting, fetch: options.fetch, pickHeaders }
 
   const fail = (status: number, message: string, code = 'invalid_request') =>
     new GatewayError({ status, code, message, retryable: false, type: status === 413 ? 'request_too_large' : 'invalid_request_error' })
+
+  /** Raw text of each parsed body, so passthrough can splice instead of re-serializing. */
+  const rawBodies = new WeakMap<object, string>()
+  /** The request-level `fallbacks` field, taken out of the body by `readJson`. */
+  const requestFallbacks = new WeakMap<object, string[]>()
 
   async function readJson(c: Context): Promise<Record<string, unknown>> {
     const length = Number(c.req.header('content-length') ?? 0)
@@ -187,15 +183,18 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
       throw fail(400, `request body is not valid JSON: ${(error as Error).message}`)
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw fail(400, 'request body must be a JSON object')
-    rawBodies.set(body, text)
-    return body as Record<string, unknown>
+    const record = body as Record<string, unknown>
+    if (record.fallbacks !== undefined) {
+      // The gateway's own field: no upstream may see it, so this body alone is re-serialized.
+      requestFallbacks.set(record, parseFallbacksField(record.fallbacks))
+      delete record.fallbacks
+      text = JSON.stringify(record)
+    }
+    rawBodies.set(record, text)
+    return record
   }
 
-  /** Raw text of each parsed body, so passthrough can splice instead of re-serializing. */
-  const rawBodies = new WeakMap<object, string>()
-
-  function createContext(c: Context, call: { operation: Operation; model: string; stream: boolean }): RequestContext & { pending: Promise<unknown>[] } {
-    const pending: Promise<unknown>[] = []
+  function createContext(c: Context, call: { operation: Operation; model: string; stream: boolean }): RequestContext {
     return {
       id: nextRequestId(),
       surface: dialect,
@@ -209,252 +208,168 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
       storage,
       log,
       signal: c.req.raw.signal,
-      waitUntil(promise) {
-        pending.push(promise)
-        options.waitUntil(promise)
-      },
+      waitUntil: options.waitUntil,
       state: new Map(),
       warnings: [],
       startedAt: performance.now(),
-      pending,
+      route: undefined,
     }
   }
 
-  function responseHeaders(ctx: RequestContext, contentType: string): Record<string, string> {
-    const headers: Record<string, string> = { 'content-type': contentType, 'x-request-id': ctx.id }
-    if (ctx.provider) headers['x-bf-provider'] = ctx.provider
-    if (ctx.model) headers['x-bf-model'] = ctx.model
-    const warnings = formatWarnings(ctx.warnings)
-    if (warnings) headers['x-switchyard-warnings'] = warnings
-    return headers
-  }
-
-  function renderError(ctx: RequestContext | undefined, error: GatewayError): Response {
+  function renderError(ctx: RequestContext | undefined, error: GatewayError, state?: CallState): Response {
     const response = surface.renderError(error)
     if (ctx) {
       response.headers.set('x-request-id', ctx.id)
       if (ctx.provider) response.headers.set('x-bf-provider', ctx.provider)
+      if (state && state.fallbackIndex > 0) response.headers.set('x-bf-fallback-index', String(state.fallbackIndex))
     }
     if (error.headers) for (const [name, value] of Object.entries(error.headers)) response.headers.set(name, value)
     return response
   }
 
-  function finish(ctx: RequestContext, summary: Omit<FinishSummary, 'durationMs'>): void {
-    if (!hooks.has.onFinish) return
-    const full: FinishSummary = { ...summary, durationMs: performance.now() - ctx.startedAt }
-    // After the response was handed to the runtime: a timer, never a microtask before the write.
-    setTimeout(() => ctx.waitUntil(hooks.onFinish(ctx, full)), 0)
-  }
-
-  /** Wraps an outgoing byte stream to report first byte, completion and disconnects. */
-  function observeOutgoing(ctx: RequestContext, body: ReadableStream<Uint8Array>, state: { usage: () => Usage | undefined; attempts: number; status: number }): ReadableStream<Uint8Array> {
-    if (!hooks.has.onFinish && !hooks.has.afterUpstream) return body
-    let firstByteMs: number | undefined
-    let ended = false
-    const end = (aborted: boolean, error?: GatewayError) => {
-      if (ended) return
-      ended = true
-      const usage = state.usage()
-      if (hooks.has.afterUpstream) ctx.waitUntil(hooks.afterUpstream(ctx, error ? { ok: false, error } : { ok: true, status: state.status, usage }))
-      finish(ctx, { status: state.status, usage, error, firstByteMs, attempts: state.attempts, aborted })
-    }
-    return body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          if (firstByteMs === undefined) firstByteMs = performance.now() - ctx.startedAt
-          controller.enqueue(chunk)
-        },
-        flush() {
-          end(false)
-        },
-        cancel() {
-          end(true)
-        },
-      } as Transformer<Uint8Array, Uint8Array> & { cancel(): void }),
-    )
-  }
-
   async function handle<Op extends Operation>(c: Context, call: SurfaceCall<Op>): Promise<Response> {
     const ctx = createContext(c, call)
-    let attempts = 0
+    const state: CallState = { attempts: 0, retries: 0, fallbackIndex: 0 }
     try {
       if (hooks.has.onRequest) await hooks.onRequest(ctx)
-      const route = resolveModel(call.model, providers, surface.defaultProvider)
-      ctx.provider = route.provider.id
-      ctx.model = route.model
-      const render: RenderContext = { requestedModel: call.model, provider: route.provider.id, model: route.model, requestId: ctx.id, warnings: ctx.warnings }
+      const primary = ctx.route ? pickRouteTarget(ctx.route, providers) : resolveModel(call.model, providers, surface.defaultProvider)
+      ctx.provider = primary.provider.id
+      ctx.model = primary.model
       let irRequest: OperationTypes[Op]['request'] | undefined
-      const ir = () => (irRequest ??= call.toIR(route.model))
+      const ir = () => (irRequest ??= call.toIR(primary.model))
 
       if (hooks.has.beforeUpstream) {
         const hit = await hooks.beforeUpstream(ctx, { operation: call.operation, body: call.body, ir })
-        if (hit) return renderIR(ctx, call, render, hit.response as OperationTypes[Op]['response'], 0)
+        if (hit) return renderIR(ctx, call, state, hit.response as OperationTypes[Op]['response'])
       }
 
-      const definition = route.provider.definition
       const directKey = allowDirectKeys ? directKeyOf(c.req.raw.headers) : undefined
-      if (call.passthrough && definition.dialect === dialect && definition.upstream?.passthrough && !definition.invoke?.[call.operation]) {
-        return await passthrough(c, ctx, call, call.passthrough, route, directKey)
-      }
+      const chain = fallbackChain({ primary, requested: requestFallbacks.get(call.body), override: ctx.route?.fallbacks, providers, defaultProvider: surface.defaultProvider, log })
+      if (!chain) return await attempt(c, ctx, call, state, primary, ir, directKey)
 
-      const invoke = definition.invoke?.[call.operation] as
-        | ((request: unknown, context: import('./provider.js').UpstreamContext) => Promise<unknown>)
-        | undefined
-      const request = ir()
-      if (invoke) {
-        const signal = c.req.raw.signal
-        const result = await invoke(request, { providerId: route.provider.id, key: undefined, baseURL: route.provider.baseURL, config: route.provider.config, signal })
-        attempts = 1
-        return result instanceof ReadableStream
-          ? renderEvents(ctx, call, render, result as ReadableStream<StreamEvent>, 1)
-          : renderIR(ctx, call, render, result as OperationTypes[Op]['response'], 1)
+      let failure: GatewayError | undefined
+      let failedAt = 0
+      for (let index = 0; index < chain.length; index++) {
+        const target = chain[index]!
+        state.fallbackIndex = index
+        if (index > 0) ctx.warnings.length = 0
+        try {
+          // The caller's own key belongs to the provider it asked for, not to another one.
+          const key = target.provider === primary.provider ? directKey : undefined
+          return await attempt(c, ctx, call, state, target, index === 0 ? ir : () => call.toIR(target.model), key)
+        } catch (caught) {
+          const error = c.req.raw.signal.aborted ? clientClosed(target.provider.id, caught) : toGatewayError(caught, target.provider.id)
+          // A target that could not even be tried (no keys ...) does not hide a real upstream failure.
+          if (!failure || !isTargetFault(error)) {
+            failure = error
+            failedAt = index
+          }
+          if (!canFallBack(error)) break
+          if (index + 1 < chain.length) log.warn('falling back', { requestId: ctx.id, failed: `${target.provider.id}/${target.model}`, status: error.status, next: `${chain[index + 1]!.provider.id}/${chain[index + 1]!.model}` })
+        }
       }
-
-      const codec = definition.upstream?.[call.operation]
-      if (!codec) {
-        throw new GatewayError({ status: 400, code: 'invalid_request', type: 'invalid_request_error', message: `[${route.provider.id}] provider does not support ${call.operation}`, provider: route.provider.id, retryable: false })
-      }
-      if (call.stream && !codec.stream) {
-        throw new GatewayError({ status: 400, code: 'invalid_request', type: 'invalid_request_error', param: 'stream', message: `[${route.provider.id}] provider does not support streaming ${call.operation}`, provider: route.provider.id, retryable: false })
-      }
-      const sent = await sendUpstream({
-        route,
-        directKey,
-        signal: c.req.raw.signal,
-        fetch: options.fetch,
-        build(context) {
-          const built = codec.request(request as never, context)
-          if (built.warnings) for (const warning of built.warnings) if (!ctx.warnings.includes(warning)) ctx.warnings.push(warning)
-          const forwarded = pickHeaders(c.req.raw.headers)
-          return forwarded ? { ...built, headers: { ...forwarded, ...built.headers } } : built
-        },
-      })
-      attempts = sent.attempts
-      if (call.stream) {
-        sent.done()
-        const events = codec.stream!(sent.response.body!, sent.context)
-        return renderEvents(ctx, call, render, events, attempts)
-      }
-      let json: unknown
-      try {
-        json = await sent.response.json()
-      } catch (error) {
-        throw new GatewayError({ status: 502, code: 'upstream', message: `[${route.provider.id}] upstream returned invalid JSON`, provider: route.provider.id, cause: error })
-      } finally {
-        sent.done()
-      }
-      return renderIR(ctx, call, render, codec.response(json, sent.context) as OperationTypes[Op]['response'], attempts)
+      // Every target failed: the caller gets the last failure, and the headers name its target.
+      ctx.provider = chain[failedAt]!.provider.id
+      ctx.model = chain[failedAt]!.model
+      state.fallbackIndex = failedAt
+      throw failure
     } catch (caught) {
-      const error = toGatewayError(caught, ctx.provider)
+      const error = c.req.raw.signal.aborted ? clientClosed(ctx.provider, caught) : toGatewayError(caught, ctx.provider)
       if (error.status >= 500 && error.code === 'internal') log.error('request failed', { requestId: ctx.id, error: String((caught as Error)?.stack ?? caught) })
-      if (hooks.has.afterUpstream) ctx.waitUntil(hooks.afterUpstream(ctx, { ok: false, error }))
-      finish(ctx, { status: error.status, usage: undefined, error, firstByteMs: undefined, attempts, aborted: c.req.raw.signal.aborted })
-      return renderError(ctx, error)
+      accounting.afterUpstream(ctx, { ok: false, error })
+      accounting.finish(ctx, state, { status: error.status, usage: undefined, error, firstByteMs: undefined, aborted: c.req.raw.signal.aborted })
+      return renderError(ctx, error, state)
     }
   }
 
-  function renderIR<Op extends Operation>(ctx: RequestContext, call: SurfaceCall<Op>, render: RenderContext, response: OperationTypes[Op]['response'], attempts: number): Response {
-    if (call.stream) {
-      // A short-circuit or in-process full answer for a streaming caller: replay it as events.
-      return renderEvents(ctx, call, render, eventsFromResponse(call.operation, response), attempts)
+  /** One target: passthrough, in-process invoke, or translation through the IR. Throws before the response starts. */
+  async function attempt<Op extends Operation>(c: Context, ctx: RequestContext, call: SurfaceCall<Op>, state: CallState, route: Route, ir: () => OperationTypes[Op]['request'], directKey: string | undefined): Promise<Response> {
+    ctx.provider = route.provider.id
+    ctx.model = route.model
+    const definition = route.provider.definition
+    if (call.passthrough && definition.dialect === dialect && definition.upstream?.passthrough && !definition.invoke?.[call.operation] && (definition.upstream.passthroughOperations?.includes(call.operation) ?? true)) {
+      return await runPassthrough(deps, c, ctx, call, call.passthrough, route, directKey, state)
     }
-    const usage = (response as { usage?: Usage }).usage
-    if (hooks.has.afterUpstream) ctx.waitUntil(hooks.afterUpstream(ctx, { ok: true, status: 200, usage, response }))
-    finish(ctx, { status: 200, usage, error: undefined, firstByteMs: undefined, attempts, aborted: false })
-    return new Response(JSON.stringify(call.renderResponse(response, render)), { status: 200, headers: responseHeaders(ctx, 'application/json') })
-  }
 
-  function renderEvents<Op extends Operation>(ctx: RequestContext, call: SurfaceCall<Op>, render: RenderContext, events: ReadableStream<StreamEvent>, attempts: number): Response {
-    if (!call.renderStream) throw GatewayError.badRequest(`streaming is not supported for ${call.operation}`, 'stream')
-    let usage: Usage | undefined
-    const observed = events.pipeThrough(
-      new TransformStream<StreamEvent, StreamEvent>({
-        transform(event, controller) {
-          if (event.type === 'finish') usage = event.usage
-          else if (event.type === 'usage') usage = event.usage
-          if (hooks.has.onStreamEvent) hooks.onStreamEvent(ctx, event)
-          controller.enqueue(event)
-        },
-      }),
-    )
-    const body = observeOutgoing(ctx, call.renderStream(observed, render), { usage: () => usage, attempts, status: 200 })
-    return new Response(body, { status: 200, headers: { ...responseHeaders(ctx, 'text/event-stream; charset=utf-8'), 'cache-control': 'no-cache' } })
-  }
+    const invoke = definition.invoke?.[call.operation] as Invoke | undefined
+    const request = ir()
+    if (invoke) {
+      state.attempts++
+      const result = await invoke(request, { providerId: route.provider.id, key: undefined, baseURL: route.provider.baseURL, config: route.provider.config, signal: c.req.raw.signal })
+      return result instanceof ReadableStream
+        ? renderEvents(ctx, call, state, result as ReadableStream<StreamEvent>)
+        : renderIR(ctx, call, state, result as OperationTypes[Op]['response'])
+    }
 
-  async function passthrough<Op extends Operation>(c: Context, ctx: RequestContext, call: SurfaceCall<Op>, spec: PassthroughSpec, route: Route, directKey: string | undefined): Promise<Response> {
-    const injectUsage = call.stream && !spec.wantsStreamUsage && spec.isUsageOnly !== undefined
-    const body = spec.body(route.model, injectUsage)
-    const upstream = route.provider.definition.upstream!
+    const codec = definition.upstream?.[call.operation]
+    if (!codec) {
+      throw markTargetFault(new GatewayError({ status: 400, code: 'invalid_request', type: 'invalid_request_error', message: `[${route.provider.id}] provider does not support ${call.operation}`, provider: route.provider.id, retryable: false }))
+    }
+    if (call.stream && !codec.stream) {
+      throw markTargetFault(new GatewayError({ status: 400, code: 'invalid_request', type: 'invalid_request_error', param: 'stream', message: `[${route.provider.id}] provider does not support streaming ${call.operation}`, provider: route.provider.id, retryable: false }))
+    }
     const sent = await sendUpstream({
       route,
       directKey,
       signal: c.req.raw.signal,
       fetch: options.fetch,
+      tally: state,
       build(context) {
-        const target = upstream.passthrough!(spec.path, context)
+        const built = codec.request(request as never, context)
+        if (built.warnings) for (const warning of built.warnings) if (!ctx.warnings.includes(warning)) ctx.warnings.push(warning)
         const forwarded = pickHeaders(c.req.raw.headers)
-        const headers = forwarded || spec.headers ? { ...forwarded, ...target.headers, ...spec.headers } : target.headers
-        return { url: target.url, method: 'POST', headers, body }
+        return forwarded ? { ...built, headers: { ...forwarded, ...built.headers } } : built
       },
     })
-    const contentType = sent.response.headers.get('content-type') ?? (call.stream ? 'text/event-stream' : 'application/json')
-    const wantsUsage = hooks.has.afterUpstream || hooks.has.onFinish
-    if (!call.stream || !contentType.startsWith('text/event-stream')) {
-      if (!wantsUsage) {
-        // Zero-copy: the upstream body goes to the caller as it arrives; the timeout covers the read.
-        const relayed = sent.response.body!.pipeThrough(new TransformStream({ flush: () => sent.done() }))
-        return new Response(relayed, { status: sent.response.status, headers: responseHeaders(ctx, contentType) })
-      }
-      const text = await sent.response.text().finally(() => sent.done())
-      const usage = spec.usageFrom(text)
-      if (hooks.has.afterUpstream) ctx.waitUntil(hooks.afterUpstream(ctx, { ok: true, status: sent.response.status, usage }))
-      finish(ctx, { status: sent.response.status, usage, error: undefined, firstByteMs: undefined, attempts: sent.attempts, aborted: false })
-      return new Response(text, { status: sent.response.status, headers: responseHeaders(ctx, contentType) })
+    if (call.stream) {
+      sent.done()
+      const body = guardUpstream(sent, { provider: route.provider.id, idleMs: route.provider.streamIdleMs, signal: c.req.raw.signal })
+      return renderEvents(ctx, call, state, codec.stream!(body, sent.context))
     }
-    sent.done()
-    const relay = relayStream(sent.response.body!, {
-      strip: injectUsage ? spec.isUsageOnly : undefined,
-      usageFrom: wantsUsage || injectUsage ? spec.usageFrom : undefined,
-      onEvent: undefined,
-      mergeUsage: spec.mergeUsage,
-    })
-    const outgoing = observeOutgoing(ctx, relay.stream, { usage: relay.usage, attempts: sent.attempts, status: sent.response.status })
-    return new Response(outgoing, { status: sent.response.status, headers: { ...responseHeaders(ctx, contentType), 'cache-control': 'no-cache' } })
+    let json: unknown
+    try {
+      json = await sent.response.json()
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw sent.failed(error)
+      throw new GatewayError({ status: 502, code: 'upstream', message: `[${route.provider.id}] upstream returned invalid JSON`, provider: route.provider.id, cause: error })
+    } finally {
+      sent.settle()
+    }
+    return renderIR(ctx, call, state, codec.response(json, sent.context) as OperationTypes[Op]['response'])
   }
 
-  async function forward(c: Context, call: ForwardCall): Promise<Response> {
-    const ctx = createContext(c, { operation: 'chat', model: '', stream: false })
-    try {
-      const id = call.provider ?? surface.defaultProvider
-      const provider = providers.get(id)
-      if (!provider) throw GatewayError.badRequest(`unknown provider "${id}"`)
-      const upstream = provider.definition.upstream
-      if (provider.definition.dialect !== dialect || !upstream?.passthrough) {
-        throw GatewayError.badRequest(`[${id}] provider does not serve ${call.method} ${call.path}`)
-      }
-      ctx.provider = id
-      const directKey = allowDirectKeys ? directKeyOf(c.req.raw.headers) : undefined
-      const sent = await sendUpstream({
-        route: { provider, model: call.model ?? '' },
-        directKey,
-        signal: c.req.raw.signal,
-        fetch: options.fetch,
-        build(context) {
-          const target = upstream.passthrough!(call.path, context)
-          // Allow-listed caller headers apply here as on model calls (a project header scopes stored objects).
-          const headers = { ...pickHeaders(c.req.raw.headers), ...target.headers, ...call.headers }
-          if (call.contentType) headers['content-type'] = call.contentType
-          else delete headers['content-type']
-          return { url: target.url, method: call.method, headers, body: call.body }
-        },
-      })
-      const contentType = sent.response.headers.get('content-type') ?? 'application/json'
-      const relayed = sent.response.body ? sent.response.body.pipeThrough(new TransformStream({ flush: () => sent.done() })) : (sent.done(), null)
-      return new Response(relayed, { status: sent.response.status, headers: responseHeaders(ctx, contentType) })
-    } catch (caught) {
-      return renderError(ctx, toGatewayError(caught, ctx.provider))
-    }
+  function renderContext(ctx: RequestContext, call: { model: string }): RenderContext {
+    return { requestedModel: call.model, provider: ctx.provider!, model: ctx.model!, requestId: ctx.id, warnings: ctx.warnings }
   }
+
+  function renderIR<Op extends Operation>(ctx: RequestContext, call: SurfaceCall<Op>, state: CallState, response: OperationTypes[Op]['response']): Response {
+    if (call.stream) {
+      // A short-circuit or in-process full answer for a streaming caller: replay it as events.
+      return renderEvents(ctx, call, state, eventsFromResponse(call.operation, response))
+    }
+    const usage = (response as { usage?: Usage }).usage
+    accounting.afterUpstream(ctx, { ok: true, status: 200, usage, response })
+    accounting.finish(ctx, state, { status: 200, usage, error: undefined, firstByteMs: undefined, aborted: false })
+    const rendered = call.renderResponse(response, renderContext(ctx, call))
+    if (typeof rendered === 'object' && rendered !== null && !Array.isArray(rendered)) (rendered as Record<string, unknown>).extra_fields = extraFields(ctx, state)
+    return new Response(JSON.stringify(rendered), { status: 200, headers: answerHeaders(ctx, state, 'application/json') })
+  }
+
+  function renderEvents<Op extends Operation>(ctx: RequestContext, call: SurfaceCall<Op>, state: CallState, events: ReadableStream<StreamEvent>): Response {
+    if (!call.renderStream) throw GatewayError.badRequest(`streaming is not supported for ${call.operation}`, 'stream')
+    let usage: Usage | undefined
+    let failure: GatewayError | undefined
+    const observed = catchStreamFailures(events, ctx.provider, (event) => {
+      if (event.type === 'finish') usage = event.usage ?? usage
+      else if (event.type === 'usage') usage = event.usage
+      else if (event.type === 'error' && !ctx.signal.aborted) failure = event.error
+      if (hooks.has.onStreamEvent) hooks.onStreamEvent(ctx, event)
+    })
+    const body = accounting.observe(ctx, state, call.renderStream(observed, renderContext(ctx, call)), { status: 200, usage: () => usage, error: () => failure })
+    return new Response(body, { status: 200, headers: { ...answerHeaders(ctx, state, 'text/event-stream; charset=utf-8'), 'cache-control': 'no-cache' } })
+  }
+
+  const forward = (c: Context, call: ForwardCall) => runForward({ ...deps, providers, dialect, defaultProvider: surface.defaultProvider, allowDirectKeys, createContext, renderError }, c, call)
 
   function listModels(): Array<{ id: string; provider: string }> {
     const out: Array<{ id: string; provider: string }> = []
@@ -474,49 +389,6 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
   }
 
   return { config, log, readJson, rawBody: (body) => rawBodies.get(body) ?? JSON.stringify(body), handle, forward, listModels, resolve }
-}
-
-/** Replays a complete IR answer as stream events (cache hits and in-process answers for streaming callers). */
-export function eventsFromResponse(operation: Operation, response: unknown): ReadableStream<StreamEvent> {
-  const events: StreamEvent[] = []
-  if (operation === 'chat' || operation === 'responses') {
-    const chat = response as OperationTypes['chat']['response']
-    events.push({ type: 'response-start', id: chat.id, model: chat.model, created: chat.created })
-    for (const choice of chat.choices) {
-      choice.message.content.forEach((part, index) => {
-        const id = `${choice.index}:${index}`
-        const base = { id, choice: choice.index }
-        if (part.type === 'text') events.push({ type: 'text-start', ...base }, { type: 'text-delta', ...base, delta: part.text }, { type: 'text-end', ...base })
-        else if (part.type === 'reasoning') {
-          events.push({ type: 'reasoning-start', ...base, redacted: part.redacted }, { type: 'reasoning-delta', ...base, delta: part.text })
-          if (part.signature) events.push({ type: 'reasoning-signature', ...base, signature: part.signature })
-          events.push({ type: 'reasoning-end', ...base })
-        } else if (part.type === 'tool-call') {
-          events.push({ type: 'tool-call-start', ...base, toolCallId: part.id, name: part.name }, { type: 'tool-call-delta', ...base, argumentsDelta: part.arguments }, { type: 'tool-call-end', ...base })
-        } else if (part.type === 'refusal') events.push({ type: 'refusal-delta', ...base, delta: part.text })
-      })
-      events.push({ type: 'choice-end', choice: choice.index, finishReason: choice.finishReason })
-    }
-    events.push({ type: 'finish', finishReason: chat.choices[0]?.finishReason ?? { unified: 'other', raw: undefined }, usage: chat.usage })
-  } else if (operation === 'completions') {
-    const completion = response as OperationTypes['completions']['response']
-    events.push({ type: 'response-start', id: completion.id, model: completion.model, created: completion.created })
-    for (const choice of completion.choices) {
-      const base = { id: `${choice.index}:0`, choice: choice.index }
-      events.push({ type: 'text-start', ...base }, { type: 'text-delta', ...base, delta: choice.text }, { type: 'text-end', ...base })
-      events.push({ type: 'choice-end', choice: choice.index, finishReason: choice.finishReason })
-    }
-    events.push({ type: 'finish', finishReason: completion.choices[0]?.finishReason ?? { unified: 'other', raw: undefined }, usage: completion.usage })
-  } else {
-    throw GatewayError.badRequest(`streaming is not supported for ${operation}`, 'stream')
-  }
-  let index = 0
-  return new ReadableStream<StreamEvent>({
-    pull(controller) {
-      if (index < events.length) controller.enqueue(events[index++]!)
-      else controller.close()
-    },
-  })
 }
 
 export type { Route }

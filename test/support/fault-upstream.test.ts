@@ -10,8 +10,11 @@ beforeAll(async () => {
   upstream = await startFaultUpstream('fu')
 })
 afterEach(async () => {
-  expect(await upstream.waitForNoOpenSockets(), 'no connection outlives its exchange').toBe(0)
-  upstream.reset()
+  try {
+    expect(await upstream.waitForNoOpenSockets(), 'no connection outlives its exchange').toBe(0)
+  } finally {
+    upstream.reset()
+  }
 })
 afterAll(() => upstream.close())
 
@@ -28,11 +31,11 @@ const dataOf = (text: string) =>
     .filter((frame) => frame.includes('data:'))
     .map((frame) => frame.split('\n').find((line) => line.startsWith('data:'))!.slice(5).trim())
 
-/** Reads `count` chunks (as decoded text) from a body. */
-async function readChunks(reader: ReadableStreamDefaultReader<Uint8Array>, count: number): Promise<string> {
+/** Reads from a body until `count` SSE events arrived (or it ends). */
+async function readEvents(reader: ReadableStreamDefaultReader<Uint8Array>, count: number): Promise<string> {
   const decoder = new TextDecoder()
   let text = ''
-  for (let i = 0; i < count; i++) {
+  while (dataOf(text).length < count) {
     const { value, done } = await reader.read()
     if (done) break
     text += decoder.decode(value, { stream: true })
@@ -175,7 +178,7 @@ describe('failures', () => {
     const response = await chat({ stream: true }, {}, controller.signal)
     expect(response.status).toBe(200)
     const reader = response.body!.getReader()
-    const head = await readChunks(reader, 2)
+    const head = await readEvents(reader, 2)
     expect(dataOf(head)).toHaveLength(2)
     expect(await raceTimeout(reader.read(), 150)).toBe('pending')
     controller.abort()
@@ -194,6 +197,7 @@ describe('failures', () => {
     })().catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(Error)
     expect(dataOf(text)).toHaveLength(2)
+    expect(await upstream.waitForNoOpenSockets()).toBe(0)
     expect(upstream.requests[0]).toMatchObject({ fault: 'reset-mid-stream', aborted: false, finished: false, socketClosed: true })
   })
 

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { anthropicAnswer, DEFAULT_CHUNKS, errorBody, JSON_TYPE, openAIAnswer, pieces, SSE_TYPE, type Dialect } from './fault-wire.js'
 
 /**
  * A controllable upstream for fault-injection tests. It speaks just enough of two dialects:
@@ -17,10 +18,11 @@ import type { AddressInfo, Socket } from 'node:net'
  *
  * Keep-alive: the server advertises `Keep-Alive: timeout=1`, which Node's fetch (undici, 2 s safety
  * threshold) takes as "do not reuse", so a connection closes as soon as its answer is complete. An
- * open socket after a test is then a request still in flight, not a pooled connection.
+ * open socket after a test is then a request still in flight, not a pooled connection. (Bun's
+ * fetch ignores the hint; its idle connections are closed by the server after about 2 s.)
  */
 
-export type Dialect = 'openai' | 'anthropic'
+export type { Dialect } from './fault-wire.js'
 
 export type Fault =
   /** A valid answer: chat.completion / message, or a stream of `chunks` text deltas with usage. */
@@ -105,13 +107,20 @@ export interface FaultUpstream {
   always(match: FaultMatch, fault: Fault): void
   /** Requests that carried `key`. */
   requestsWithKey(key: string): FaultRequest[]
-  /** TCP connections currently open to this upstream. */
+  /**
+   * TCP connections still open that carried at least one request. (Node's fetch may open a spare
+   * connection right after an abort and never use it; that one is not counted.)
+   */
   openSockets(): number
   /** Requests whose answer is neither complete nor abandoned. */
   inFlight(): number
   /** The highest `inFlight()` seen since the last reset. */
   maxInFlight(): number
-  /** Polls until no socket is open (default 2 s); returns the count left. */
+  /**
+   * Polls until no socket is open (default 3.5 s: a client that keeps connections alive despite
+   * the hint, as Bun's fetch does, sees them closed by the server after about 2 s idle); returns
+   * the count left.
+   */
   waitForNoOpenSockets(timeoutMs?: number): Promise<number>
   /** Polls until `count` requests have arrived (default 2 s); throws when they do not. */
   waitForRequests(count: number, timeoutMs?: number): Promise<void>
@@ -122,10 +131,7 @@ export interface FaultUpstream {
   close(): Promise<void>
 }
 
-/** Deltas in a default `ok` stream. */
-export const DEFAULT_CHUNKS = 3
-/** `prompt_tokens` / `input_tokens` every `ok` answer reports. */
-export const INPUT_TOKENS = 11
+export { DEFAULT_CHUNKS, errorBody, INPUT_TOKENS } from './fault-wire.js'
 
 /** A promise the test resolves, to hold `ok` answers (`fault.ok({ gate: gate.promise })`). */
 export function createGate(): { promise: Promise<void>; open(): void } {
@@ -141,98 +147,6 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo
   await new Promise<void>((resolve) => server.close(() => resolve()))
   return port
-}
-
-// ---- Wire bodies -----------------------------------------------------------------------------
-
-const JSON_TYPE = { 'content-type': 'application/json' }
-const SSE_TYPE = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }
-
-function pieces(name: string, chunks: number): string[] {
-  return Array.from({ length: chunks }, (_, index) => `${name}:${index} `)
-}
-
-function openAIErrorType(status: number): { type: string; code: string | null } {
-  if (status === 401) return { type: 'invalid_request_error', code: 'invalid_api_key' }
-  if (status === 429) return { type: 'requests', code: 'rate_limit_exceeded' }
-  if (status >= 500) return { type: 'server_error', code: null }
-  return { type: 'invalid_request_error', code: null }
-}
-
-function anthropicErrorType(status: number): string {
-  switch (status) {
-    case 400:
-      return 'invalid_request_error'
-    case 401:
-      return 'authentication_error'
-    case 403:
-      return 'permission_error'
-    case 404:
-      return 'not_found_error'
-    case 413:
-      return 'request_too_large'
-    case 429:
-      return 'rate_limit_error'
-    case 529:
-      return 'overloaded_error'
-    default:
-      return 'api_error'
-  }
-}
-
-/** An error body in `dialect`'s shape. */
-export function errorBody(dialect: Dialect, status: number, message = `fault upstream answered ${status}`): string {
-  if (dialect === 'anthropic') return JSON.stringify({ type: 'error', error: { type: anthropicErrorType(status), message } })
-  const { type, code } = openAIErrorType(status)
-  return JSON.stringify({ error: { message, type, param: null, code } })
-}
-
-interface Answer {
-  /** Complete JSON body. */
-  json: string
-  /** SSE events, one write each. */
-  events: string[]
-}
-
-function openAIAnswer(id: string, model: string, texts: string[], includeUsage: boolean): Answer {
-  const created = Math.floor(Date.now() / 1000)
-  const usage = { prompt_tokens: INPUT_TOKENS, completion_tokens: texts.length, total_tokens: INPUT_TOKENS + texts.length }
-  const json = JSON.stringify({
-    id,
-    object: 'chat.completion',
-    created,
-    model,
-    choices: [{ index: 0, message: { role: 'assistant', content: texts.join(''), refusal: null }, logprobs: null, finish_reason: 'stop' }],
-    usage,
-    system_fingerprint: null,
-  })
-  const chunk = (delta: object, finish: string | null) => ({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: null, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })
-  const frames: object[] = [chunk({ role: 'assistant', content: '', refusal: null }, null), ...texts.map((text) => chunk({ content: text }, null)), chunk({}, 'stop')]
-  if (includeUsage) frames.push({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: null, choices: [], usage })
-  return { json, events: [...frames.map((frame) => `data: ${JSON.stringify(frame)}\n\n`), 'data: [DONE]\n\n'] }
-}
-
-function anthropicAnswer(id: string, model: string, texts: string[]): Answer {
-  const json = JSON.stringify({
-    id,
-    type: 'message',
-    role: 'assistant',
-    model,
-    content: [{ type: 'text', text: texts.join('') }],
-    stop_reason: 'end_turn',
-    stop_sequence: null,
-    usage: { input_tokens: INPUT_TOKENS, output_tokens: texts.length },
-  })
-  const event = (data: { type: string }) => `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`
-  const events = [
-    event({ type: 'message_start', message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: INPUT_TOKENS, output_tokens: 1 } } } as { type: string }),
-    event({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } as { type: string }),
-    ...texts.map((text) => event({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } } as { type: string })),
-    event({ type: 'content_block_stop', index: 0 } as { type: string }),
-    event({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: texts.length } } as { type: string }),
-    event({ type: 'message_stop' }),
-  ]
-  return { json, events }
 }
 
 // ---- Server ----------------------------------------------------------------------------------
@@ -268,6 +182,8 @@ export async function startFaultUpstream(name = 'upstream'): Promise<FaultUpstre
   let scripts: Array<{ match: FaultMatch; queue: Fault[] }> = []
   let rules: Array<{ match: FaultMatch; fault: Fault }> = []
   const sockets = new Set<Socket>()
+  /** Sockets that carried a request. */
+  const used = new WeakSet<Socket>()
   const timers = new Set<ReturnType<typeof setTimeout>>()
   let inFlight = 0
   let maxInFlight = 0
@@ -372,6 +288,7 @@ export async function startFaultUpstream(name = 'upstream'): Promise<FaultUpstre
 
   const server = createServer(async (incoming, response) => {
     const socket = incoming.socket
+    used.add(socket)
     const method = (incoming.method ?? 'GET').toUpperCase()
     const path = new URL(incoming.url ?? '/', 'http://fault').pathname
     const headers = headersOf(incoming)
@@ -454,6 +371,11 @@ export async function startFaultUpstream(name = 'upstream'): Promise<FaultUpstre
   })
   const { port } = server.address() as AddressInfo
 
+  const openSockets = () => {
+    let count = 0
+    for (const socket of sockets) if (used.has(socket)) count++
+    return count
+  }
   const poll = async (done: () => boolean, timeoutMs: number) => {
     const deadline = performance.now() + timeoutMs
     while (!done() && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
@@ -473,12 +395,12 @@ export async function startFaultUpstream(name = 'upstream'): Promise<FaultUpstre
       rules.push({ match, fault: chosen })
     },
     requestsWithKey: (key) => requests.filter((request) => request.key === key),
-    openSockets: () => sockets.size,
+    openSockets,
     inFlight: () => inFlight,
     maxInFlight: () => maxInFlight,
-    async waitForNoOpenSockets(timeoutMs = 2_000) {
-      await poll(() => sockets.size === 0, timeoutMs)
-      return sockets.size
+    async waitForNoOpenSockets(timeoutMs = 3_500) {
+      await poll(() => openSockets() === 0, timeoutMs)
+      return openSockets()
     },
     async waitForRequests(count, timeoutMs = 2_000) {
       if (!(await poll(() => requests.length >= count, timeoutMs))) throw new Error(`[${name}] expected ${count} requests within ${timeoutMs} ms, got ${requests.length}`)

@@ -1,5 +1,5 @@
 import type { Storage } from 'unstorage'
-import { configFromEnv, parseConfig, type Config } from '../config.js'
+import { configFromEnv, parseConfig, type Config, type ProxyConfig } from '../config.js'
 import { createGateway, type Gateway } from '../gateway.js'
 import { loadExtensions } from '../load.js'
 import { createLogger, type Logger, type LogLevel } from '../log.js'
@@ -44,9 +44,17 @@ export async function readConfig(options: { config?: unknown; path?: string; env
 }
 
 /** Loads the packages the config names (plus the built-in providers) and builds a ready gateway. */
-export async function buildGateway(options: { config: Config; storage: Storage; logger: Logger; fetch?: typeof fetch; importModule?: (specifier: string) => Promise<unknown> }): Promise<Gateway> {
+export async function buildGateway(options: {
+  config: Config
+  storage: Storage
+  logger: Logger
+  fetch?: typeof fetch
+  /** The runtime's proxy transport for providers with `proxy_config` (see `GatewayOptions.fetchFor`). */
+  fetchFor?: (providerId: string, proxy: ProxyConfig) => typeof fetch
+  importModule?: (specifier: string) => Promise<unknown>
+}): Promise<Gateway> {
   const { providers, plugins } = await loadExtensions(options.config, { builtins: BUILTIN_PROVIDERS, importModule: options.importModule })
-  const gateway = createGateway({ config: options.config, providers, plugins, storage: options.storage, logger: options.logger, fetch: options.fetch })
+  const gateway = createGateway({ config: options.config, providers, plugins, storage: options.storage, logger: options.logger, fetch: options.fetch, fetchFor: options.fetchFor })
   await gateway.ready
   return gateway
 }
@@ -116,6 +124,8 @@ export interface ServeHost {
   createStorage(directory: string): Storage
   /** Resolves provider and plugin packages from the runtime package (default: from core). */
   importModule?(specifier: string): Promise<unknown>
+  /** Upstream transport through a provider's `proxy_config`; absent: such a config fails at start. */
+  fetchFor?(providerId: string, proxy: ProxyConfig): typeof fetch
   listen(handler: FetchHandler, options: { port: number; host: string; reusePort: boolean }): Promise<ListeningServer>
   /** Calls `handler` on SIGTERM and on SIGINT. */
   onSignal(handler: (signal: ShutdownSignal) => void): void
@@ -164,7 +174,7 @@ export async function runServer(host: ServeHost): Promise<void> {
   let gateway: Gateway
   let server: ListeningServer
   try {
-    gateway = await buildGateway({ config: loaded.config, storage: host.createStorage(host.resolvePath(args.dataDir)), logger: log, importModule: host.importModule })
+    gateway = await buildGateway({ config: loaded.config, storage: host.createStorage(host.resolvePath(args.dataDir)), logger: log, importModule: host.importModule, fetchFor: host.fetchFor && ((id, proxy) => host.fetchFor!(id, proxy)) })
     const handler = host.env.SWITCHYARD_DEBUG_WORKER === '1' ? exposeWorker(gateway.fetch, host.pid) : gateway.fetch
     server = await host.listen(handler, { port: args.port, host: args.host, reusePort: workers !== undefined })
   } catch (error) {

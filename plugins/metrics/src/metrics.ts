@@ -1,4 +1,4 @@
-import type { Config, FinishSummary, HookContext, PluginSetupContext } from '@switchyard/core'
+import type { Config, FinishSummary, HookContext, PluginSetupContext, ProviderStats } from '@switchyard/core'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { createCappedLabel, createModelLabel, headerLabelsOf, headerLabelValues, knownModelsOf, NONE, OTHER, type HeaderLabel } from './labels.js'
 import type { ResolvedMetricsOptions } from './options.js'
@@ -11,16 +11,6 @@ const ERROR_CODES: ReadonlySet<string> = new Set([
 /** Distinct error `type` values kept before new ones count as `other` (they come from upstreams). */
 const MAX_ERROR_TYPES = 50
 
-/** What the router reports per provider when it is asked (`stats()` of the setup context). */
-export interface ProviderStats {
-  /** Upstream requests under way. */
-  inFlight: number
-  /** Requests waiting for a concurrency slot. */
-  queued: number
-  /** Keys cooling down after a 429/401. */
-  cooling: number
-}
-
 /** The metrics of one gateway, in their own registry. */
 export interface GatewayMetrics {
   readonly registry: Registry
@@ -28,22 +18,11 @@ export interface GatewayMetrics {
   record(ctx: HookContext, summary: FinishSummary): void
 }
 
-/** The router's numbers from the setup context, whatever collection it returns them in. */
-function providerStatsOf(context: PluginSetupContext): Array<[string, ProviderStats]> {
-  const stats = (context as { stats?: () => unknown }).stats
-  if (typeof stats !== 'function') return []
-  const value = stats()
-  if (value instanceof Map) return [...value.entries()] as Array<[string, ProviderStats]>
-  if (Array.isArray(value)) return (value as Array<ProviderStats & { provider?: string; id?: string }>).map((entry) => [entry.provider ?? entry.id ?? '', entry])
-  if (value && typeof value === 'object') return Object.entries(value as Record<string, ProviderStats>)
-  return []
-}
-
-/** How many retries and which fallback a finished request used (routing fields of the summary). */
-function routingOf(summary: FinishSummary): { retries: number; fallbackIndex: number | undefined } {
-  const routed = summary as FinishSummary & { retries?: number; fallbackIndex?: number }
-  const retries = typeof routed.retries === 'number' ? routed.retries : Math.max(0, summary.attempts - 1)
-  return { retries, fallbackIndex: typeof routed.fallbackIndex === 'number' && routed.fallbackIndex >= 0 ? routed.fallbackIndex : undefined }
+/** How many retries a finished request needed, and whether a fallback answered. */
+function routingOf(summary: FinishSummary): { retries: number; fallback: boolean } {
+  // Summaries from a core without the routing fields: attempts beyond the first were retries.
+  const retries = typeof summary.retries === 'number' ? summary.retries : Math.max(0, summary.attempts - 1)
+  return { retries, fallback: typeof summary.fallbackIndex === 'number' && summary.fallbackIndex > 0 }
 }
 
 /**
@@ -112,22 +91,33 @@ export function createMetrics(config: Config, context: PluginSetupContext, optio
       registers,
       collect() {
         this.reset()
-        for (const [provider, stats] of providerStatsOf(context)) if (provider && typeof stats?.[field] === 'number') this.set({ provider }, stats[field])
+        const providers = context.stats?.().providers ?? {}
+        for (const [provider, stats] of Object.entries(providers)) this.set({ provider }, stats[field])
       },
     })
-  perProvider('switchyard_provider_in_flight', 'Upstream requests under way, per provider.', 'inFlight')
+  perProvider('switchyard_provider_in_flight', 'Upstream requests under way, per provider (a stream counts until its last byte).', 'inFlight')
   perProvider('switchyard_provider_queue_depth', 'Requests waiting for a concurrency slot, per provider.', 'queued')
-  perProvider('switchyard_provider_keys_cooling', 'Keys cooling down after a 429 or 401, per provider.', 'cooling')
+  perProvider('switchyard_provider_keys_cooling', 'Keys cooling down after a 429, 401, 402 or 403, per provider.', 'cooling')
 
   const add = (labels: Record<string, string>, type: string, count: number | undefined) => {
     if (count !== undefined && count > 0) tokens.inc({ ...labels, type }, count)
   }
 
-  /** The provider the request was routed to first, for the fallback counter. */
+  /** Provider ids the gateway serves: the only values `from_provider` may take. */
+  let providerIds: Set<string> | undefined
+  const knownProvider = (id: string) => {
+    providerIds ??= new Set([...Object.keys(config.providers), ...Object.keys(context.stats?.().providers ?? {})])
+    return providerIds.has(id)
+  }
+  /** The provider tried first: the route override's target, else the prefix of the model asked for. */
   const firstProviderOf = (ctx: HookContext): string => {
-    const slash = ctx.requestedModel.indexOf('/')
-    const prefix = slash === -1 ? '' : ctx.requestedModel.slice(0, slash)
-    return prefix && prefix in config.providers ? prefix : OTHER
+    const targets = ctx.route?.targets
+    if (targets?.length === 1) return targets[0]!.provider
+    if (targets === undefined) {
+      const slash = ctx.requestedModel.indexOf('/')
+      if (slash > 0 && knownProvider(ctx.requestedModel.slice(0, slash))) return ctx.requestedModel.slice(0, slash)
+    }
+    return OTHER
   }
 
   return {
@@ -158,7 +148,7 @@ export function createMetrics(config: Config, context: PluginSetupContext, optio
       }
       const routing = routingOf(summary)
       if (routing.retries > 0 && ctx.provider) retries.inc({ provider: ctx.provider }, routing.retries)
-      if (routing.fallbackIndex !== undefined && ctx.provider) fallbacks.inc({ from_provider: firstProviderOf(ctx), to_provider: ctx.provider })
+      if (routing.fallback && ctx.provider) fallbacks.inc({ from_provider: firstProviderOf(ctx), to_provider: ctx.provider })
     },
   }
 }

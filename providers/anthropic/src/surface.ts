@@ -1,7 +1,7 @@
 import type { Context, Hono } from 'hono'
-import { formatWarnings, GatewayError, replaceModel, type SurfaceDefinition, type SurfaceHost } from '@switchyard/core'
+import { formatSse, formatWarnings, GatewayError, replaceModel, type SurfaceDefinition, type SurfaceHost } from '@switchyard/core'
 import { estimateTokens, parseCountTokensRequest, renderCountTokensResponse } from './count-tokens.js'
-import { renderAnthropicError } from './errors.js'
+import { renderAnthropicError, toAnthropicErrorBody } from './errors.js'
 import { parseMessagesRequest, renderMessagesResponse } from './messages.js'
 import { mergeAnthropicUsage, usageFromMessagesData } from './passthrough.js'
 import { renderMessagesStream } from './stream.js'
@@ -91,6 +91,8 @@ export function registerAnthropicRoutes(app: Hono, host: SurfaceHost): void {
           usageFrom: usageFromMessagesData,
           mergeUsage: mergeAnthropicUsage,
           headers: versionHeaders(c),
+          // A stream that fails after it started: an `error` event, as Anthropic sends one.
+          streamError: (error) => formatSse(JSON.stringify(toAnthropicErrorBody(error)), 'error'),
         },
       })
     })

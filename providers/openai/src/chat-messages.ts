@@ -1,6 +1,6 @@
 import * as v from 'valibot'
 import { GatewayError, type ContentPart, type Message, type ReasoningPart, type Role, type Source, type TextPart, type Warning } from '@switchyard/core'
-import { fromReasoningDetails } from './reasoning-details.js'
+import { fromReasoningDetails, toReasoningDetails } from './reasoning-details.js'
 import { defined, restOf, validateWire, type Json } from './wire.js'
 
 /** Chat-completions messages <-> IR messages, both directions. */
@@ -72,7 +72,26 @@ export function withExtra<T extends ContentPart>(part: T, extra: Json | undefine
   return part
 }
 
-/** IR cache hint -> `cache_control` for an OpenAI-dialect caller's own request; otherwise a warning (OpenAI has no cache breakpoints). */
+/**
+ * What an OpenAI-compatible upstream understands beyond OpenAI's own chat completions messages
+ * (the presets in compatible.ts set these; OpenAI itself uses the defaults).
+ */
+export interface ChatMessageOptions {
+  /**
+   * The upstream reads Anthropic-style `cache_control` on content parts (OpenRouter, which hands it
+   * to Anthropic and Gemini models): IR cache hints are sent whatever dialect they came from.
+   * Default: only for a request that came in through the OpenAI dialect.
+   */
+  cacheControl?: boolean
+  /**
+   * How reasoning of earlier assistant turns goes back: `reasoning_content` text (default; signatures
+   * are reported as unsupported), or `reasoning_details` with signatures and redacted data kept
+   * (OpenRouter's convention, see reasoning-details.ts).
+   */
+  reasoningHistory?: 'reasoning_content' | 'reasoning_details'
+}
+
+/** IR cache hint -> `cache_control` for an OpenAI-dialect caller's own request (or an upstream that reads it); otherwise a warning (OpenAI has no cache breakpoints). */
 function cacheControlOf(part: ContentPart, local: boolean, warnings: Warning[] | undefined): Json | undefined {
   if (!part.cache) return undefined
   if (local) return { cache_control: defined({ type: part.cache.type, ttl: part.cache.ttl }) }
@@ -199,8 +218,14 @@ function toWireContent(parts: Json[]): string | Json[] {
  * One IR message -> chat-completions messages: tool results become `tool` messages of their own;
  * what chat completions cannot say is left out with a warning.
  */
-/** One IR message -> OpenAI messages. `local`: the request came from the OpenAI dialect, so its cache hints go back as `cache_control`. */
-export function toChatMessages(message: Message, warnings: Warning[] | undefined, local = true): Json[] {
+/**
+ * One IR message -> OpenAI messages. `local`: the request came from the OpenAI dialect, so its
+ * cache hints go back as `cache_control`; `options`: what the upstream understands beyond OpenAI.
+ */
+export function toChatMessages(message: Message, warnings: Warning[] | undefined, local = true, options: ChatMessageOptions = {}): Json[] {
+  // An upstream that reads cache_control gets the hints whatever their source.
+  if (options.cacheControl) local = true
+  const detailed = options.reasoningHistory === 'reasoning_details'
   const head = defined({ role: message.role, name: message.name })
   const extra = message.extra ?? {}
   const out: Json[] = []
@@ -212,16 +237,17 @@ export function toChatMessages(message: Message, warnings: Warning[] | undefined
     for (const part of message.content) {
       if (part.type === 'tool-call') calls.push({ id: part.id, type: 'function', function: { name: part.name, arguments: part.arguments }, ...part.extra })
       else if (part.type === 'refusal' && !part.extra && refusal === undefined) refusal = part.text
-      else if (part.type === 'reasoning') { if (part.signature || part.redacted) unsupported(warnings, 'reasoning signature') }
+      else if (part.type === 'reasoning') { if ((part.signature || part.redacted) && !detailed) unsupported(warnings, 'reasoning signature') }
       else { const wire = toWirePart(part, 'assistant', warnings, local); if (wire) parts.push(wire) }
     }
     const reasoningText = reasoning.map((part) => part.text).join('')
+    const details = detailed && reasoning.length > 0 ? toReasoningDetails(reasoning, { always: true }) : undefined
     out.push({
       ...head,
       content: parts.length === 0 ? null : toWireContent(parts),
       ...(refusal !== undefined && { refusal }),
       ...(calls.length > 0 && { tool_calls: calls }),
-      ...(reasoningText && { reasoning_content: reasoningText }),
+      ...(details ? { reasoning_details: details } : reasoningText && { reasoning_content: reasoningText }),
       ...extra,
     })
     return out

@@ -2,6 +2,7 @@ import { createSseDecoder, formatSse, GatewayError, isLocalDialect, localizeUsag
 import { toOpenAIErrorBody } from './errors.js'
 import { toOpenAIChatUsage } from './usage.js'
 import { toReasoningDetails } from './reasoning-details.js'
+import type { ChatResponseOptions } from './chat.js'
 import { chunkExtraOf, isObject, malformedChunkError, mapOpenAIFinishReason, readOpenAISseEvent, toOpenAIFinishReason, usageOfChunk, type Json } from './wire.js'
 
 type BlockKind = 'text' | 'reasoning' | 'tool'
@@ -21,7 +22,7 @@ interface ChoiceState {
  * (finish reason of choice 0, last usage). An upstream error or a bad chunk becomes one `error` event
  * and ends the stream. https://platform.openai.com/docs/api-reference/chat-streaming
  */
-export function parseChatStream(body: ReadableStream<Uint8Array>): ReadableStream<StreamEvent> {
+export function parseChatStream(body: ReadableStream<Uint8Array>, options: ChatResponseOptions = {}): ReadableStream<StreamEvent> {
   const choices = new Map<number, ChoiceState>()
   let started = false
   let done = false
@@ -56,6 +57,32 @@ export function parseChatStream(body: ReadableStream<Uint8Array>): ReadableStrea
           emit({ type: kind === 'text' ? 'text-start' : 'reasoning-start', id: state.open.id, choice })
         }
         emit({ type: kind === 'text' ? 'text-delta' : 'reasoning-delta', id: state.open.id, delta: text, choice })
+      }
+
+      /**
+       * OpenRouter's `reasoning_details` deltas: the text also arrives as `reasoning` (used unless
+       * absent), a signature closes the current reasoning block, encrypted data is a redacted block.
+       */
+      const reasoningDetails = (state: ChoiceState, choice: number, details: unknown[], hasPlain: boolean) => {
+        for (const detail of details) {
+          if (!isObject(detail)) continue
+          if (detail.type === 'reasoning.encrypted' && typeof detail.data === 'string') {
+            close(state, choice)
+            const id = `${choice}:reasoning:${state.blocks++}`
+            emit({ type: 'reasoning-start', id, choice, redacted: detail.data })
+            emit({ type: 'reasoning-end', id, choice })
+            continue
+          }
+          if (!hasPlain) delta(state, choice, 'reasoning', detail.type === 'reasoning.summary' ? detail.summary : detail.text)
+          if (typeof detail.signature === 'string' && detail.signature !== '') {
+            if (state.open?.kind !== 'reasoning') {
+              close(state, choice)
+              state.open = { kind: 'reasoning', id: `${choice}:reasoning:${state.blocks++}` }
+              emit({ type: 'reasoning-start', id: state.open.id, choice })
+            }
+            emit({ type: 'reasoning-signature', id: state.open.id, signature: detail.signature, choice })
+          }
+        }
       }
 
       const toolCall = (state: ChoiceState, choice: number, entry: Json) => {
@@ -96,7 +123,9 @@ export function parseChatStream(body: ReadableStream<Uint8Array>): ReadableStrea
           if (!state) choices.set(choice, (state = { open: undefined, blocks: 0, tools: new Map(), ended: false }))
           if (state.ended) continue
           const change = isObject(raw.delta) ? raw.delta : {}
-          delta(state, choice, 'reasoning', change.reasoning_content ?? change.reasoning)
+          const plain = change.reasoning_content ?? change.reasoning
+          delta(state, choice, 'reasoning', plain)
+          if (options.reasoningDetails && Array.isArray(change.reasoning_details)) reasoningDetails(state, choice, change.reasoning_details, typeof plain === 'string' && plain !== '')
           if (Array.isArray(change.content)) {
             for (const item of change.content) {
               if (!isObject(item)) continue

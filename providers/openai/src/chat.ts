@@ -1,7 +1,7 @@
 import * as v from 'valibot'
 import { extraFor, isLocalDialect, localizeRequest, localizeResponse, type ReasoningPart, type ChatChoice, type ChatRequest, type ChatResponse, type ContentPart, type ResponseFormat, type ToolChoice, type ToolDefinition, type Warning } from '@switchyard/core'
-import { parseChatMessage, toChatMessages, unsupported, withExtra } from './chat-messages.js'
-import { toReasoningDetails } from './reasoning-details.js'
+import { parseChatMessage, toChatMessages, unsupported, withExtra, type ChatMessageOptions } from './chat-messages.js'
+import { fromReasoningDetails, toReasoningDetails } from './reasoning-details.js'
 import { toOpenAIChatUsage, usageFromOpenAI } from './usage.js'
 import { defined, mapOpenAIFinishReason, restOf, toOpenAIFinishReason, validateWire, type Json } from './wire.js'
 
@@ -117,22 +117,28 @@ export function parseChatRequest(body: Record<string, unknown>, model: string): 
   return request
 }
 
+/** What an OpenAI-compatible upstream accepts beyond OpenAI's chat completions (presets set these). */
+export interface ChatBodyOptions extends ChatMessageOptions {
+  /** The upstream samples with `top_k` (Together, Fireworks, vLLM ...): IR `topK` is sent, not reported. */
+  topK?: boolean
+}
+
 /**
  * IR `ChatRequest` -> OpenAI chat-completions body; `extra` is copied back. A stream always asks
  * for usage (`stream_options.include_usage`). What chat completions cannot express is left out
- * and reported in `warnings` when given.
+ * and reported in `warnings` when given. `options` widen that for OpenAI-compatible upstreams.
  */
-export function toChatBody(source: ChatRequest, warnings?: Warning[]): Record<string, unknown> {
+export function toChatBody(source: ChatRequest, warnings?: Warning[], options: ChatBodyOptions = {}): Record<string, unknown> {
   const local = isLocalDialect('openai', source.dialect)
   const request = localizeRequest(source, 'openai', warnings)
   if (!local && request.tools?.some((tool) => tool.cache)) unsupported(warnings, 'cache_control on tools')
-  if (request.topK !== undefined) unsupported(warnings, 'topK')
+  if (request.topK !== undefined && !options.topK) unsupported(warnings, 'topK')
   const effort = request.reasoning?.effort ?? effortForBudget(request.reasoning?.budgetTokens, warnings)
   const format = request.responseFormat
   const choice: ToolChoice | undefined = request.toolChoice
   const body = defined({
     model: request.model,
-    messages: request.messages.flatMap((message) => toChatMessages(message, warnings, local)),
+    messages: request.messages.flatMap((message) => toChatMessages(message, warnings, local, options)),
     tools: request.tools?.map((tool) => ({
       type: 'function',
       function: defined({ name: tool.name, description: tool.description, parameters: tool.parameters, strict: tool.strict, ...tool.extra }),
@@ -142,6 +148,7 @@ export function toChatBody(source: ChatRequest, warnings?: Warning[]): Record<st
     max_completion_tokens: request.maxTokens,
     temperature: request.temperature,
     top_p: request.topP,
+    top_k: options.topK ? request.topK : undefined,
     stop: request.stop,
     seed: request.seed,
     n: request.n,
@@ -181,6 +188,7 @@ const ResponseSchema = v.looseObject({
 })
 const RESPONSE_KEYS = new Set(['id', 'object', 'created', 'model', 'choices', 'usage'])
 const RESPONSE_MESSAGE_KEYS = new Set(['role', 'content', 'refusal', 'reasoning_content', 'reasoning', 'tool_calls'])
+const DETAILED_MESSAGE_KEYS = new Set([...RESPONSE_MESSAGE_KEYS, 'reasoning_details'])
 
 /** Mistral answers with content arrays: `text` items and `thinking` items holding text items. */
 function contentItemsOf(content: unknown): ContentPart[] {
@@ -197,21 +205,32 @@ function contentItemsOf(content: unknown): ContentPart[] {
   return parts
 }
 
+/** Options of {@link parseChatResponse} and `parseChatStream` for OpenAI-compatible upstreams. */
+export interface ChatResponseOptions {
+  /**
+   * Read `reasoning_details` (OpenRouter) into reasoning parts, signatures and redacted data
+   * included, instead of the plain `reasoning` text; they then leave the message's `extra`.
+   */
+  reasoningDetails?: boolean
+}
+
 /** OpenAI `chat.completion` (or a compatible provider's) -> IR `ChatResponse`. */
-export function parseChatResponse(json: unknown): ChatResponse {
+export function parseChatResponse(json: unknown, options: ChatResponseOptions = {}): ChatResponse {
   const wire = validateWire(ResponseSchema, json, '', 'response')
   const choices = wire.choices.map((choice, position): ChatChoice => {
     const message = choice.message
     const content: ContentPart[] = []
+    const detailed = options.reasoningDetails ? fromReasoningDetails(message.reasoning_details) : undefined
     const reasoning = message.reasoning_content ?? message.reasoning
-    if (reasoning) content.push({ type: 'reasoning', text: reasoning })
+    if (detailed) content.push(...detailed)
+    else if (reasoning) content.push({ type: 'reasoning', text: reasoning })
     content.push(...contentItemsOf(message.content))
     if (message.refusal != null) content.push({ type: 'refusal', text: message.refusal })
     for (const call of message.tool_calls ?? []) {
       const args = call.function.arguments
       content.push(withExtra({ type: 'tool-call', id: call.id, name: call.function.name, arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}) }, restOf(call, new Set(['id', 'type', 'function', 'index']))))
     }
-    const extra = restOf(message, RESPONSE_MESSAGE_KEYS)
+    const extra = restOf(message, detailed ? DETAILED_MESSAGE_KEYS : RESPONSE_MESSAGE_KEYS)
     return {
       index: choice.index ?? position,
       message: { role: 'assistant', content, ...(extra && { extra }) },

@@ -78,11 +78,26 @@ export function parseEmbeddingsResponse(json: unknown): EmbeddingsResponse {
   }
 }
 
-/** IR `EmbeddingsResponse` -> OpenAI embeddings `list` object, reporting `model`. */
-export function renderEmbeddingsResponse(response: EmbeddingsResponse, model: string): Record<string, unknown> {
+/** The base64 of little-endian float32 values, as OpenAI sends `encoding_format: "base64"` vectors. */
+export function toBase64Floats(vector: readonly number[]): string {
+  const bytes = new Uint8Array(vector.length * 4)
+  const view = new DataView(bytes.buffer)
+  vector.forEach((value, index) => view.setFloat32(index * 4, value, true))
+  let binary = ''
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
+  return btoa(binary)
+}
+
+/**
+ * IR `EmbeddingsResponse` -> OpenAI embeddings `list` object, reporting `model`. With
+ * `encodingFormat: 'base64'` (what the caller asked; the OpenAI SDK asks it by default), float
+ * vectors from an upstream that only returns floats are encoded as OpenAI would.
+ */
+export function renderEmbeddingsResponse(response: EmbeddingsResponse, model: string, options: { encodingFormat?: 'float' | 'base64' } = {}): Record<string, unknown> {
+  const encode = options.encodingFormat === 'base64'
   return {
     object: 'list',
-    data: response.data.map((item) => ({ object: 'embedding', index: item.index, embedding: item.embedding })),
+    data: response.data.map((item) => ({ object: 'embedding', index: item.index, embedding: encode && Array.isArray(item.embedding) ? toBase64Floats(item.embedding) : item.embedding })),
     model,
     ...(response.usage && { usage: toOpenAIChatUsage(localizeUsage(response.usage, 'openai', response.dialect)!) }),
     ...(isLocalDialect('openai', response.dialect) && response.extra),

@@ -33,10 +33,14 @@ export function parseOpenAIError(status: number, body: string, headers: Headers,
   let param: string | undefined
   let code: string | undefined
   try {
-    const json = JSON.parse(body) as { error?: unknown; message?: unknown }
+    const json = JSON.parse(body) as { error?: unknown; message?: unknown; detail?: unknown }
     const error = (typeof json.error === 'object' && json.error !== null ? json.error : json) as Record<string, unknown>
     if (typeof error.message === 'string') message = error.message
     else if (typeof json.error === 'string') message = json.error
+    // Compatible servers built on FastAPI/pydantic (Mistral's 422s, vLLM) send the details as objects.
+    else if (error.message != null && typeof error.message === 'object') message = JSON.stringify(error.message).slice(0, 1000)
+    else if (typeof json.detail === 'string') message = json.detail
+    else if (json.detail != null && typeof json.detail === 'object') message = JSON.stringify(json.detail).slice(0, 1000)
     if (typeof error.type === 'string') type = error.type
     if (typeof error.param === 'string') param = error.param
     if (typeof error.code === 'string') code = error.code

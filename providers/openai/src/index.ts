@@ -67,3 +67,10 @@ export { parseResponsesStream, renderResponsesStream } from './responses-stream.
 export { parseOpenAIError, renderOpenAIError, toOpenAIErrorBody, scrubSecrets } from './errors.js'
 export { usageFromOpenAI, toOpenAIChatUsage, toOpenAIResponsesUsage } from './usage.js'
 export { passthroughBody } from './passthrough.js'
+export { defineOpenAICompatible, compatibleChatCodec, compatibleHeaders, toCompatibleChatBody, alphanumericId, type OpenAICompatibleOptions, type OpenAICompatibleQuirks, type OpenAICompatibleAuth } from './compatible.js'
+export type { ChatBodyOptions, ChatResponseOptions } from './chat.js'
+export type { ChatMessageOptions } from './chat-messages.js'
+/** OpenAI-compatible presets by id (mistral, groq, deepseek ...): the gateway loads `providers.<id>` from here when no package of its own exists. */
+export { presets } from './presets.js'
+/** Config-only OpenAI-compatible providers (`providers.<id>.custom` with `dialect: "openai"`). */
+export { customOpenAIProvider as customProvider } from './compatible.js'

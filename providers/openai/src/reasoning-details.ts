@@ -12,9 +12,12 @@ export type ReasoningDetail =
   | { type: 'reasoning.text'; text: string; signature?: string; index: number }
   | { type: 'reasoning.encrypted'; data: string; index: number }
 
-/** Reasoning parts -> `reasoning_details`, or undefined when none carries a signature or redacted data. */
-export function toReasoningDetails(parts: readonly ReasoningPart[]): ReasoningDetail[] | undefined {
-  if (!parts.some((part) => part.signature !== undefined || part.redacted !== undefined)) return undefined
+/**
+ * Reasoning parts -> `reasoning_details`, or undefined when none carries a signature or redacted
+ * data (unless `always`: an upstream that takes reasoning back only this way gets plain text too).
+ */
+export function toReasoningDetails(parts: readonly ReasoningPart[], options: { always?: boolean } = {}): ReasoningDetail[] | undefined {
+  if (!options.always && !parts.some((part) => part.signature !== undefined || part.redacted !== undefined)) return undefined
   return parts.map((part, index) =>
     part.redacted !== undefined
       ? { type: 'reasoning.encrypted', data: part.redacted, index }

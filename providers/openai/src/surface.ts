@@ -1,10 +1,10 @@
 import type { Context, Hono } from 'hono'
-import { GatewayError, type SurfaceDefinition, type SurfaceHost } from '@switchyard/core'
+import { formatSse, GatewayError, type SurfaceDefinition, type SurfaceHost } from '@switchyard/core'
 import { parseChatRequest, renderChatResponse } from './chat.js'
 import { renderChatStream } from './chat-stream.js'
 import { parseCompletionRequest, renderCompletionResponse, renderCompletionStream } from './completions.js'
 import { parseEmbeddingsRequest, renderEmbeddingsResponse } from './embeddings.js'
-import { renderOpenAIError } from './errors.js'
+import { renderOpenAIError, toOpenAIErrorBody } from './errors.js'
 import { isUsageOnlyChunk, passthroughBody, usageFromChatData, usageFromResponsesData } from './passthrough.js'
 import { parseResponsesRequest, renderResponsesResponse } from './responses.js'
 import { renderResponsesStream } from './responses-stream.js'
@@ -77,6 +77,7 @@ export function registerOpenAIRoutes(app: Hono, host: SurfaceHost): void {
         wantsStreamUsage: includeUsage,
         usageFrom: usageFromChatData,
         isUsageOnly: isUsageOnlyChunk,
+        streamError: chatStreamError,
       },
     })
   }
@@ -102,6 +103,7 @@ export function registerOpenAIRoutes(app: Hono, host: SurfaceHost): void {
           wantsStreamUsage: includeUsage,
           usageFrom: usageFromChatData,
           isUsageOnly: isUsageOnlyChunk,
+          streamError: chatStreamError,
         },
       })
     })
@@ -118,7 +120,7 @@ export function registerOpenAIRoutes(app: Hono, host: SurfaceHost): void {
         model,
         stream: false,
         toIR: (target) => parseEmbeddingsRequest(body, target),
-        renderResponse: (response, context) => renderEmbeddingsResponse(response, response.model || context.model),
+        renderResponse: (response, context) => renderEmbeddingsResponse(response, response.model || context.model, { encodingFormat: body.encoding_format === 'base64' ? 'base64' : undefined }),
         passthrough: {
           path: '/embeddings',
           body: (target) => passthroughBody(raw, body, target, false),
@@ -149,6 +151,7 @@ export function registerOpenAIRoutes(app: Hono, host: SurfaceHost): void {
           // The Responses API always reports usage in `response.completed`.
           wantsStreamUsage: true,
           usageFrom: usageFromResponsesData,
+          streamError: responsesStreamError,
         },
       })
     })
@@ -170,6 +173,15 @@ export function registerOpenAIRoutes(app: Hono, host: SurfaceHost): void {
       }),
     )
   }
+}
+
+/** A chat/completions stream that fails after it started: `data: {"error":{...}}`, as OpenAI sends it (no `[DONE]` follows). */
+const chatStreamError = (error: GatewayError) => formatSse(JSON.stringify(toOpenAIErrorBody(error)))
+
+/** A Responses API stream that fails after it started: an `error` event. */
+function responsesStreamError(error: GatewayError): string {
+  const { error: body } = toOpenAIErrorBody(error)
+  return formatSse(JSON.stringify({ type: 'error', code: body.code ?? body.type, message: body.message, param: body.param }), 'error')
 }
 
 const idOf = (c: Context) => encodeURIComponent(c.req.param('id') ?? '')

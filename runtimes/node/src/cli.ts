@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { runServer, type WorkerProcess } from '@switchyard/core/serve'
 import { createNodeStorage, listenNode } from './index.js'
+import { createProxyTransports } from './proxy.js'
 
 /** One `node:cluster` worker: it shares the primary's listening socket, so no port juggling. */
 function forkWorker(): WorkerProcess {
@@ -27,6 +28,8 @@ await runServer({
   readText: (path) => readFile(path, 'utf8'),
   createStorage: (directory) => createNodeStorage(directory),
   importModule: (specifier) => import(specifier),
+  // The process exits on shutdown, which closes the proxy connections with it.
+  fetchFor: createProxyTransports().fetchFor,
   listen: (handler, { port, host }) => listenNode(handler, { port, host }),
   onSignal(handler) {
     process.on('SIGTERM', () => handler('SIGTERM'))

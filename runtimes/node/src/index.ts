@@ -7,8 +7,10 @@ import { createLogger, type Config, type Gateway, type Logger } from '@switchyar
 import { buildGateway, httpUrl, logLevelFrom, readConfig, SHUTDOWN_GRACE_MS, stopServer, type ListeningServer } from '@switchyard/core/serve'
 import { createStorage, type Storage } from 'unstorage'
 import fsDriver from 'unstorage/drivers/fs-lite'
+import { createProxyTransports } from './proxy.js'
 
 export { BUILTIN_PROVIDERS } from '@switchyard/core/serve'
+export { createProxyTransports, proxyAgentOptions, type ProxyTransports } from './proxy.js'
 
 export interface StartOptions {
   /** Path of a config.json; without it providers come from the usual env vars. */
@@ -78,9 +80,14 @@ export async function listenNode(handler: (request: Request) => Response | Promi
 export async function startGateway(options: StartOptions = {}): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger(logLevelFrom(process.env))
   const { config, source } = await loadConfig(options)
-  const gateway = await buildGateway({ config, storage: createNodeStorage(options.dataDir), logger, fetch: options.fetch })
+  const proxies = createProxyTransports()
+  const gateway = await buildGateway({ config, storage: createNodeStorage(options.dataDir), logger, fetch: options.fetch, fetchFor: proxies.fetchFor }).catch(async (error: unknown) => {
+    await proxies.close()
+    throw error
+  })
   const listening = await listenNode(gateway.fetch, { port: options.port ?? 8080, host: options.host ?? '127.0.0.1' }).catch(async (error: unknown) => {
     await gateway.close()
+    await proxies.close()
     throw error
   })
   let closing: Promise<void> | undefined
@@ -92,7 +99,9 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
     port: listening.port,
     url: listening.url,
     close(graceMs = SHUTDOWN_GRACE_MS) {
-      closing ??= stopServer(listening, graceMs).then(() => gateway.close())
+      closing ??= stopServer(listening, graceMs)
+        .then(() => gateway.close())
+        .then(() => proxies.close())
       return closing
     },
   }
