@@ -11,12 +11,13 @@ import type { HookRunner } from './hooks.js'
 import type { RequestContext } from './plugin.js'
 import { clientClosed, isTargetFault, markTargetFault, resolveModel, sendUpstream, type RegisteredProvider, type Route } from './router.js'
 import { answerHeaders, createAccounting, extraFields, type CallState } from './pipeline/accounting.js'
+import { createBodyReader } from './pipeline/body.js'
 import { catchStreamFailures, guardUpstream } from './pipeline/guard.js'
 import { directKeyOf, forwardableHeaders } from './pipeline/headers.js'
 import { runForward } from './pipeline/forward.js'
 import { runPassthrough } from './pipeline/passthrough.js'
 import { eventsFromResponse } from './pipeline/replay.js'
-import { canFallBack, fallbackChain, parseFallbacksField, pickRouteTarget } from './pipeline/targets.js'
+import { canFallBack, fallbackChain, pickRouteTarget } from './pipeline/targets.js'
 
 export { forwardableHeaders } from './pipeline/headers.js'
 export { eventsFromResponse } from './pipeline/replay.js'
@@ -151,48 +152,12 @@ type Invoke = (request: unknown, context: UpstreamContext) => Promise<unknown>
 
 export function createSurfaceHost(options: HostOptions): SurfaceHost {
   const { surface, dialect, config, providers, hooks, storage, log } = options
-  const maxBodyBytes = config.client.max_request_body_size_mb * 1024 * 1024
   const allowDirectKeys = config.client.allow_direct_keys
   const pickHeaders = forwardableHeaders(config)
   const accounting = createAccounting(hooks)
   const deps = { hooks, accounting, fetch: options.fetch, pickHeaders }
 
-  const fail = (status: number, message: string, code = 'invalid_request') =>
-    new GatewayError({ status, code, message, retryable: false, type: status === 413 ? 'request_too_large' : 'invalid_request_error' })
-
-  /** Raw text of each parsed body, so passthrough can splice instead of re-serializing. */
-  const rawBodies = new WeakMap<object, string>()
-  /** The request-level `fallbacks` field, taken out of the body by `readJson`. */
-  const requestFallbacks = new WeakMap<object, string[]>()
-
-  async function readJson(c: Context): Promise<Record<string, unknown>> {
-    const length = Number(c.req.header('content-length') ?? 0)
-    if (length > maxBodyBytes) throw fail(413, `request body is larger than ${config.client.max_request_body_size_mb} MB`, 'payload_too_large')
-    let text: string
-    try {
-      text = await c.req.text()
-    } catch (error) {
-      throw fail(400, `could not read the request body: ${(error as Error).message}`)
-    }
-    if (text.length > maxBodyBytes) throw fail(413, `request body is larger than ${config.client.max_request_body_size_mb} MB`, 'payload_too_large')
-    if (text.length === 0) throw fail(400, 'request body is empty; expected a JSON object')
-    let body: unknown
-    try {
-      body = JSON.parse(text)
-    } catch (error) {
-      throw fail(400, `request body is not valid JSON: ${(error as Error).message}`)
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw fail(400, 'request body must be a JSON object')
-    const record = body as Record<string, unknown>
-    if (record.fallbacks !== undefined) {
-      // The gateway's own field: no upstream may see it, so this body alone is re-serialized.
-      requestFallbacks.set(record, parseFallbacksField(record.fallbacks))
-      delete record.fallbacks
-      text = JSON.stringify(record)
-    }
-    rawBodies.set(record, text)
-    return record
-  }
+  const { readJson, rawBody, fallbacksOf } = createBodyReader(config)
 
   function createContext(c: Context, call: { operation: Operation; model: string; stream: boolean }): RequestContext {
     return {
@@ -244,35 +209,18 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
       }
 
       const directKey = allowDirectKeys ? directKeyOf(c.req.raw.headers) : undefined
-      const chain = fallbackChain({ primary, requested: requestFallbacks.get(call.body), override: ctx.route?.fallbacks, providers, defaultProvider: surface.defaultProvider, log })
-      if (!chain) return await attempt(c, ctx, call, state, primary, ir, directKey)
-
-      let failure: GatewayError | undefined
-      let failedAt = 0
-      for (let index = 0; index < chain.length; index++) {
-        const target = chain[index]!
-        state.fallbackIndex = index
-        if (index > 0) ctx.warnings.length = 0
-        try {
-          // The caller's own key belongs to the provider it asked for, not to another one.
-          const key = target.provider === primary.provider ? directKey : undefined
-          return await attempt(c, ctx, call, state, target, index === 0 ? ir : () => call.toIR(target.model), key)
-        } catch (caught) {
-          const error = c.req.raw.signal.aborted ? clientClosed(target.provider.id, caught) : toGatewayError(caught, target.provider.id)
-          // A target that could not even be tried (no keys ...) does not hide a real upstream failure.
-          if (!failure || !isTargetFault(error)) {
-            failure = error
-            failedAt = index
-          }
-          if (!canFallBack(error)) break
-          if (index + 1 < chain.length) log.warn('falling back', { requestId: ctx.id, failed: `${target.provider.id}/${target.model}`, status: error.status, next: `${chain[index + 1]!.provider.id}/${chain[index + 1]!.model}` })
-        }
+      // The caller's own fallbacks are checked before anything is sent (a bad one is its 400).
+      const requested = fallbacksOf(call.body)?.map((name) => resolveModel(name, providers, surface.defaultProvider, 'fallbacks'))
+      try {
+        return await attempt(c, ctx, call, state, primary, ir, directKey)
+      } catch (caught) {
+        const error = c.req.raw.signal.aborted ? clientClosed(primary.provider.id, caught) : toGatewayError(caught, primary.provider.id)
+        if (!canFallBack(error)) throw error
+        // Only now, on a failure, is the fallback list built: it costs nothing while the primary answers.
+        const chain = fallbackChain({ primary, requested, override: ctx.route?.fallbacks, providers, defaultProvider: surface.defaultProvider, log })
+        if (!chain) throw error
+        return await fallBack(c, ctx, call, state, primary, chain, error, directKey)
       }
-      // Every target failed: the caller gets the last failure, and the headers name its target.
-      ctx.provider = chain[failedAt]!.provider.id
-      ctx.model = chain[failedAt]!.model
-      state.fallbackIndex = failedAt
-      throw failure
     } catch (caught) {
       const error = c.req.raw.signal.aborted ? clientClosed(ctx.provider, caught) : toGatewayError(caught, ctx.provider)
       if (error.status >= 500 && error.code === 'internal') log.error('request failed', { requestId: ctx.id, error: String((caught as Error)?.stack ?? caught) })
@@ -280,6 +228,39 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
       accounting.finish(ctx, state, { status: error.status, usage: undefined, error, firstByteMs: undefined, aborted: c.req.raw.signal.aborted })
       return renderError(ctx, error, state)
     }
+  }
+
+  /**
+   * Tries `chain` (the targets after the primary) in order after the primary failed with `error`.
+   * Every target failing: the caller gets the last failure, and the headers name its target.
+   */
+  async function fallBack<Op extends Operation>(c: Context, ctx: RequestContext, call: SurfaceCall<Op>, state: CallState, primary: Route, chain: readonly Route[], error: GatewayError, directKey: string | undefined): Promise<Response> {
+    let failure = error
+    let failedAt = 0
+    for (let index = 1; index <= chain.length; index++) {
+      const target = chain[index - 1]!
+      log.warn('falling back', { requestId: ctx.id, failed: `${ctx.provider}/${ctx.model}`, status: failure.status, next: `${target.provider.id}/${target.model}` })
+      state.fallbackIndex = index
+      ctx.warnings.length = 0
+      try {
+        // The caller's own key belongs to the provider it asked for, not to another one.
+        const key = target.provider === primary.provider ? directKey : undefined
+        return await attempt(c, ctx, call, state, target, () => call.toIR(target.model), key)
+      } catch (caught) {
+        const next = c.req.raw.signal.aborted ? clientClosed(target.provider.id, caught) : toGatewayError(caught, target.provider.id)
+        // A target that could not even be tried (no keys ...) does not hide a real upstream failure.
+        if (!isTargetFault(next)) {
+          failure = next
+          failedAt = index
+        }
+        if (!canFallBack(next)) break
+      }
+    }
+    const failed = failedAt === 0 ? primary : chain[failedAt - 1]!
+    ctx.provider = failed.provider.id
+    ctx.model = failed.model
+    state.fallbackIndex = failedAt
+    throw failure
   }
 
   /** One target: passthrough, in-process invoke, or translation through the IR. Throws before the response starts. */
@@ -388,7 +369,7 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
     return { provider: route.provider.id, model: route.model, dialect: route.provider.definition.dialect }
   }
 
-  return { config, log, readJson, rawBody: (body) => rawBodies.get(body) ?? JSON.stringify(body), handle, forward, listModels, resolve }
+  return { config, log, readJson, rawBody, handle, forward, listModels, resolve }
 }
 
 export type { Route }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../errors.js'
 import { silentLogger } from '../log.js'
 import { defineProvider } from '../provider.js'
-import { markTargetFault, registerProvider, type RegisteredProvider } from '../router.js'
+import { markTargetFault, registerProvider, resolveModel, type RegisteredProvider } from '../router.js'
 import { canFallBack, fallbackChain, MAX_REQUEST_FALLBACKS, parseFallbacksField, pickRouteTarget } from './targets.js'
 
 const provider = (id: string, fallbacks?: string[]) => registerProvider(id, defineProvider({ id, spec: 1, requiresKey: false }), { keys: [], fallbacks })
@@ -57,30 +57,30 @@ describe('pickRouteTarget', () => {
 
 describe('fallbackChain', () => {
   const base = { providers, defaultProvider: 'openai', log: silentLogger }
+  const route = (name: string) => resolveModel(name, providers, 'openai')
 
   it('is undefined when there is nothing after the primary', () => {
-    expect(fallbackChain({ ...base, primary: { provider: providers.get('mock')!, model: 'x' }, requested: undefined, override: undefined })).toBeUndefined()
+    expect(fallbackChain({ ...base, primary: route('mock/x'), requested: undefined, override: undefined })).toBeUndefined()
+    expect(fallbackChain({ ...base, primary: route('mock/x'), requested: [route('mock/x')], override: undefined })).toBeUndefined()
   })
 
-  it('orders request fallbacks, then the override, then the primary provider config; each target once', () => {
+  it('orders request fallbacks, then the override, then the primary provider config; each target once, never the primary', () => {
     const chain = fallbackChain({
       ...base,
-      primary: { provider: providers.get('openai')!, model: 'gpt-4o' },
-      requested: ['mock/echo', 'anthropic/claude-sonnet'],
+      primary: route('openai/gpt-4o'),
+      requested: [route('mock/echo'), route('anthropic/claude-sonnet')],
       override: ['mock/rule', 'openai/gpt-4o'],
     })
-    expect(names(chain)).toEqual(['openai/gpt-4o', 'mock/echo', 'anthropic/claude-sonnet', 'mock/rule', 'anthropic/claude-haiku'])
+    expect(names(chain)).toEqual(['mock/echo', 'anthropic/claude-sonnet', 'mock/rule', 'anthropic/claude-haiku'])
   })
 
   it("a fallback provider's own config list is not chained", () => {
-    const chain = fallbackChain({ ...base, primary: { provider: providers.get('anthropic')!, model: 'c' }, requested: ['openai/gpt-4o'], override: undefined })
-    expect(names(chain)).toEqual(['anthropic/c', 'openai/gpt-4o', 'mock/never-chained'])
+    const chain = fallbackChain({ ...base, primary: route('anthropic/c'), requested: [route('openai/gpt-4o')], override: undefined })
+    expect(names(chain)).toEqual(['openai/gpt-4o', 'mock/never-chained'])
   })
 
-  it("a request fallback naming an unknown provider is the caller's 400; an override entry is skipped", () => {
-    const primary = { provider: providers.get('mock')!, model: 'x' }
-    expect(() => fallbackChain({ ...base, primary, requested: ['nope/x'], override: undefined })).toThrow(expect.objectContaining({ status: 400, param: 'fallbacks' }))
-    expect(names(fallbackChain({ ...base, primary, requested: undefined, override: ['nope/x', 'openai/y'] }))).toEqual(['mock/x', 'openai/y'])
+  it('an override or config entry naming an unknown provider is skipped', () => {
+    expect(names(fallbackChain({ ...base, primary: route('mock/x'), requested: undefined, override: ['nope/x', 'openai/y'] }))).toEqual(['openai/y'])
   })
 })
 

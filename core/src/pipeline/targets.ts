@@ -53,15 +53,15 @@ export function pickRouteTarget(route: RouteOverride, providers: ReadonlyMap<str
 const routingFault = (message: string) => new GatewayError({ status: 500, code: 'internal', message, retryable: false })
 
 /**
- * The targets to try in order, primary first: the request's `fallbacks`, then the route
- * override's, then the primary provider's configured `fallbacks`, each `provider/model` once.
- * Undefined when there is nothing after the primary (the common case costs no array).
- * A request fallback naming an unknown provider is the caller's 400; an override or config
- * entry that does not resolve is logged and skipped.
+ * The targets to try after the primary, in order: the request's `fallbacks` (already resolved:
+ * a bad one was the caller's 400 before anything was sent), then the route override's, then
+ * the primary provider's configured `fallbacks`, each `provider/model` once and never the
+ * primary again. Undefined when there is none. Built only once the primary failed. An override
+ * or config entry that does not resolve is logged and skipped.
  */
 export function fallbackChain(options: {
   primary: Route
-  requested: readonly string[] | undefined
+  requested: readonly Route[] | undefined
   override: readonly string[] | undefined
   providers: ReadonlyMap<string, RegisteredProvider>
   defaultProvider: string
@@ -70,7 +70,7 @@ export function fallbackChain(options: {
   const { primary, requested, override, providers, defaultProvider, log } = options
   const configured = primary.provider.fallbacks
   if (!requested?.length && !override?.length && configured.length === 0) return undefined
-  const chain: Route[] = [primary]
+  const chain: Route[] = []
   const seen = new Set([`${primary.provider.id}/${primary.model}`])
   const add = (route: Route) => {
     const name = `${route.provider.id}/${route.model}`
@@ -78,7 +78,7 @@ export function fallbackChain(options: {
     seen.add(name)
     chain.push(route)
   }
-  for (const name of requested ?? []) add(resolveModel(name, providers, defaultProvider, 'fallbacks'))
+  for (const route of requested ?? []) add(route)
   for (const name of [...(override ?? []), ...configured]) {
     try {
       add(resolveModel(name, providers, defaultProvider, 'fallbacks'))
@@ -86,7 +86,7 @@ export function fallbackChain(options: {
       log.warn('fallback target skipped: no such provider', { target: name })
     }
   }
-  return chain.length > 1 ? chain : undefined
+  return chain.length > 0 ? chain : undefined
 }
 
 /**
