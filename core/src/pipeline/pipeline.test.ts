@@ -135,6 +135,16 @@ describe('streams that fail or lose their caller', () => {
     expect(t.gateway.stats().providers.primary).toEqual({ inFlight: 0, queued: 0, cooling: 0 })
   })
 
+  it('a stream that fails after it started is never retried nor handed to a fallback', async () => {
+    const t = setup({ config: { providers: { primary: { keys: [{ value: 'k', models: [], weight: 1 }], network_config: { stream_idle_timeout_in_seconds: 0.1, max_retries: 3, retry_backoff_initial_ms: 1, retry_backoff_max_ms: 1 }, fallbacks: ['backup/m2'] }, backup: { keys: [{ value: 'k2', models: [], weight: 1 }] }, foreign: { keys: [] } } } })
+    t.upstreams.script('primary', { frames: ['data: {"text":"a"}\n\n'], hang: true })
+    const text = await (await t.post({ model: 'primary/m', input: 'x', stream: true })).text()
+    expect(text).toContain('event: error')
+    expect(t.upstreams.calls.map((call) => call.host)).toEqual(['primary'])
+    await t.settled()
+    expect(t.finished[0]!.summary).toMatchObject({ attempts: 1, retries: 0, fallbackIndex: 0, error: { status: 504 } })
+  })
+
   it('a translated stream whose upstream goes silent ends with an IR error event, rendered by the surface', async () => {
     const t = setup({ config: { providers: { primary: { keys: [] }, backup: { keys: [] }, foreign: { keys: [{ value: 'k', models: [], weight: 1 }], network_config: { stream_idle_timeout_in_seconds: 0.15 } } } } })
     t.upstreams.script('foreign', { frames: ['data: {"text":"a"}\n\n'], hang: true })
