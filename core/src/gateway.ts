@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { createStorage, type Storage } from 'unstorage'
+import { createMemoryAtomicStore, type AtomicStore } from './atomic.js'
 import { ConfigError, type Config, type ProxyConfig } from './config.js'
 import { GatewayError } from './errors.js'
 import { createHookRunner } from './hooks.js'
@@ -24,6 +25,11 @@ export interface GatewayOptions {
   plugins?: readonly PluginDefinition[]
   /** Shared state (default: in memory). */
   storage?: Storage
+  /**
+   * Exact shared counters, leases and channels (default: in memory, for one process). Several
+   * instances pass the same Redis-backed store (`@switchyard/plugin-redis`).
+   */
+  atomic?: AtomicStore
   /** Upstream transport (default: global fetch). */
   fetch?: typeof fetch
   /**
@@ -55,6 +61,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const { config } = options
   const log = options.logger ?? createLogger('info')
   const storage = options.storage ?? createStorage()
+  const atomic = options.atomic ?? createMemoryAtomicStore()
   const plugins = options.plugins ?? []
   const definitions = new Map<string, ProviderDefinition>()
   for (const definition of options.providers instanceof Map ? options.providers.values() : (options.providers as ProviderDefinition[])) {
@@ -95,7 +102,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   /** What a plugin's `setup` and `routes` receive: the config, its own options, storage, log. */
   const setupContextOf = (plugin: PluginDefinition): PluginSetupContext => {
     const options = config.plugins.find((entry) => entry.name === plugin.name)?.config
-    return { config, options, storage, log, stats }
+    return { config, options, storage, atomic, log, stats, dispatch: async (request) => app.fetch(request) }
   }
   const ready = (async () => {
     for (const plugin of plugins) await plugin.setup?.(setupContextOf(plugin))
@@ -172,6 +179,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       while (pending.size > 0) await Promise.allSettled([...pending])
       for (const plugin of plugins) await plugin.close?.()
       await storage.dispose()
+      await atomic.close()
     },
   }
 }

@@ -1,5 +1,6 @@
 export * from './ir/index.js'
 export * from './errors.js'
+export * from './atomic.js'
 export * from './config.js'
 export * from './log.js'
 export * from './plugin.js'

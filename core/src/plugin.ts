@@ -1,5 +1,6 @@
 import type { Hono } from 'hono'
 import type { Storage } from 'unstorage'
+import type { AtomicStore } from './atomic.js'
 import type { Config } from './config.js'
 import type { GatewayError } from './errors.js'
 import type { StreamEvent } from './ir/stream-event.js'
@@ -143,7 +144,14 @@ export interface PluginSetupContext {
   /** This plugin's own `config` from the config file. */
   options: unknown
   storage: Storage
+  /** Exact counters, leases and channels shared by every instance (budgets, rate limits, job claims). */
+  atomic: AtomicStore
   log: Logger
+  /**
+   * Sends a request through this gateway's own app, every hook included (async jobs and
+   * gateway-run batches replay requests this way). Available once setup is done.
+   */
+  dispatch(request: Request): Promise<Response>
   /** Live per-provider load (in flight, queued, cooling keys): for metrics. Cheap; call it at scrape time. */
   stats(): GatewayStats
 }

@@ -1,4 +1,4 @@
-import { silentLogger, type HookContext, type Logger, type PluginSetupContext } from '@switchyard/core'
+import { createMemoryAtomicStore, silentLogger, type HookContext, type Logger, type PluginSetupContext } from '@switchyard/core'
 import { describe, expect, it } from 'vitest'
 import createRoutingRules, { type Activation, type RoutingRule } from './index.js'
 import { resolveOptions } from './options.js'
@@ -24,7 +24,7 @@ async function setUp(rules: RoutingRule[], random?: () => number) {
   const warnings: Array<{ message: string; fields?: Record<string, unknown> }> = []
   const log: Logger = { ...silentLogger, warn: (message, fields) => void warnings.push({ message, fields }) }
   const plugin = createRoutingRules({ rules }, { random })
-  await plugin.setup({ log, config: {} as PluginSetupContext['config'], options: { rules }, storage: undefined as unknown as PluginSetupContext['storage'], stats: () => ({ providers: {} }) })
+  await plugin.setup({ log, config: {} as PluginSetupContext['config'], options: { rules }, storage: undefined as unknown as PluginSetupContext['storage'], stats: () => ({ providers: {} }), atomic: createMemoryAtomicStore(), dispatch: async () => new Response(null, { status: 501 }) })
   return { plugin, warnings, log }
 }
 
