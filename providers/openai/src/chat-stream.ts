@@ -1,9 +1,8 @@
-import { createSseDecoder, formatSse, GatewayError, isLocalDialect, localizeUsage, type FinishReason, type ReasoningPart, type SseEvent, type StreamEvent, type Usage } from '@switchyard/core'
-import { toOpenAIErrorBody } from './errors.js'
-import { toOpenAIChatUsage } from './usage.js'
+import type { FinishReason, ReasoningPart, StreamEvent } from '@switchyard/core'
 import { toReasoningDetails } from './reasoning-details.js'
 import type { ChatResponseOptions } from './chat.js'
-import { chunkExtraOf, isObject, malformedChunkError, mapOpenAIFinishReason, readOpenAISseEvent, toOpenAIFinishReason, usageOfChunk, type Json } from './wire.js'
+import { decodeOpenAIChunks, renderOpenAIChunks, type ChunkWriter } from './stream-frame.js'
+import { isObject, mapOpenAIFinishReason, toOpenAIFinishReason, type Json } from './wire.js'
 
 type BlockKind = 'text' | 'reasoning' | 'tool'
 interface Block { kind: BlockKind; id: string }
@@ -24,16 +23,10 @@ interface ChoiceState {
  */
 export function parseChatStream(body: ReadableStream<Uint8Array>, options: ChatResponseOptions = {}): ReadableStream<StreamEvent> {
   const choices = new Map<number, ChoiceState>()
-  let started = false
-  let done = false
   let finishReason: FinishReason | undefined
-  let usage: Usage | undefined
 
-  return body.pipeThrough(createSseDecoder()).pipeThrough(new TransformStream<SseEvent, StreamEvent>({
-    transform(event, controller) {
-      if (done) return
-      const emit = (out: StreamEvent) => controller.enqueue(out)
-
+  return decodeOpenAIChunks(body, {
+    chunk(chunk, emit) {
       const close = (state: ChoiceState, choice: number) => {
         const block = state.open
         if (!block) return
@@ -103,91 +96,48 @@ export function parseChatStream(body: ReadableStream<Uint8Array>, options: ChatR
         if (typeof fn.arguments === 'string' && fn.arguments !== '') emit({ type: 'tool-call-delta', id: tool.id, argumentsDelta: fn.arguments, choice })
       }
 
-      const onChunk = (chunk: Json) => {
-        if (!started) {
-          started = true
-          const extra = chunkExtraOf(chunk)
-          emit({
-            type: 'response-start',
-            id: typeof chunk.id === 'string' ? chunk.id : '',
-            model: typeof chunk.model === 'string' ? chunk.model : '',
-            ...(typeof chunk.created === 'number' && { created: chunk.created }),
-            dialect: 'openai',
-            ...(extra && { extra }),
-          })
-        }
-        for (const [position, raw] of (Array.isArray(chunk.choices) ? chunk.choices : []).entries()) {
-          if (!isObject(raw)) continue
-          const choice = typeof raw.index === 'number' ? raw.index : position
-          let state = choices.get(choice)
-          if (!state) choices.set(choice, (state = { open: undefined, blocks: 0, tools: new Map(), ended: false }))
-          if (state.ended) continue
-          const change = isObject(raw.delta) ? raw.delta : {}
-          const plain = change.reasoning_content ?? change.reasoning
-          delta(state, choice, 'reasoning', plain)
-          if (options.reasoningDetails && Array.isArray(change.reasoning_details)) reasoningDetails(state, choice, change.reasoning_details, typeof plain === 'string' && plain !== '')
-          if (Array.isArray(change.content)) {
-            for (const item of change.content) {
-              if (!isObject(item)) continue
-              if (item.type === 'text') delta(state, choice, 'text', item.text)
-              else if (item.type === 'thinking' && Array.isArray(item.thinking)) {
-                for (const inner of item.thinking) if (isObject(inner)) delta(state, choice, 'reasoning', inner.text)
-              }
+      for (const [position, raw] of (Array.isArray(chunk.choices) ? chunk.choices : []).entries()) {
+        if (!isObject(raw)) continue
+        const choice = typeof raw.index === 'number' ? raw.index : position
+        let state = choices.get(choice)
+        if (!state) choices.set(choice, (state = { open: undefined, blocks: 0, tools: new Map(), ended: false }))
+        if (state.ended) continue
+        const change = isObject(raw.delta) ? raw.delta : {}
+        const plain = change.reasoning_content ?? change.reasoning
+        delta(state, choice, 'reasoning', plain)
+        if (options.reasoningDetails && Array.isArray(change.reasoning_details)) reasoningDetails(state, choice, change.reasoning_details, typeof plain === 'string' && plain !== '')
+        if (Array.isArray(change.content)) {
+          for (const item of change.content) {
+            if (!isObject(item)) continue
+            if (item.type === 'text') delta(state, choice, 'text', item.text)
+            else if (item.type === 'thinking' && Array.isArray(item.thinking)) {
+              for (const inner of item.thinking) if (isObject(inner)) delta(state, choice, 'reasoning', inner.text)
             }
-          } else delta(state, choice, 'text', change.content)
-          if (typeof change.refusal === 'string' && change.refusal !== '') emit({ type: 'refusal-delta', id: `${choice}:refusal`, delta: change.refusal, choice })
-          if (Array.isArray(change.tool_calls)) for (const entry of change.tool_calls) if (isObject(entry)) toolCall(state, choice, entry)
-          if (typeof raw.finish_reason === 'string') {
-            close(state, choice)
-            state.ended = true
-            const reason = mapOpenAIFinishReason(raw.finish_reason)
-            if (choice === 0) finishReason = reason
-            emit({ type: 'choice-end', choice, finishReason: reason })
           }
-        }
-        const chunkUsage = usageOfChunk(chunk)
-        if (chunkUsage) {
-          usage = chunkUsage
-          emit({ type: 'usage', usage: chunkUsage })
-        }
-      }
-
-      const item = readOpenAISseEvent(event)
-      switch (item.kind) {
-        case 'chunk': return onChunk(item.chunk)
-        case 'done': return finish(controller)
-        case 'error':
-          done = true
-          emit({ type: 'error', error: item.error })
-          return controller.terminate()
-        case 'skip': return
-        default: {
-          const unreachable: never = item
-          return unreachable
+        } else delta(state, choice, 'text', change.content)
+        if (typeof change.refusal === 'string' && change.refusal !== '') emit({ type: 'refusal-delta', id: `${choice}:refusal`, delta: change.refusal, choice })
+        if (Array.isArray(change.tool_calls)) for (const entry of change.tool_calls) if (isObject(entry)) toolCall(state, choice, entry)
+        if (typeof raw.finish_reason === 'string') {
+          close(state, choice)
+          state.ended = true
+          const reason = mapOpenAIFinishReason(raw.finish_reason)
+          if (choice === 0) finishReason = reason
+          emit({ type: 'choice-end', choice, finishReason: reason })
         }
       }
     },
-    flush(controller) {
-      if (!done) finish(controller)
+    /** Closes what is open; also when [DONE] or a finish_reason never came. */
+    end(emit) {
+      for (const [choice, state] of [...choices].sort(([a], [b]) => a - b)) {
+        if (state.ended) continue
+        const block = state.open
+        if (block) emit({ type: block.kind === 'tool' ? 'tool-call-end' : block.kind === 'text' ? 'text-end' : 'reasoning-end', id: block.id, choice })
+        state.ended = true
+        emit({ type: 'choice-end', choice, finishReason: { unified: 'other', raw: undefined } })
+      }
     },
-  }))
-
-  /** Closes what is open and ends with one `finish`; also when [DONE] or a finish_reason never came. */
-  function finish(controller: TransformStreamDefaultController<StreamEvent>): void {
-    done = true
-    if (!started) {
-      controller.enqueue({ type: 'error', error: malformedChunkError('the stream ended before any chunk') })
-      return
-    }
-    for (const [choice, state] of [...choices].sort(([a], [b]) => a - b)) {
-      if (state.ended) continue
-      const block = state.open
-      if (block) controller.enqueue({ type: block.kind === 'tool' ? 'tool-call-end' : block.kind === 'text' ? 'text-end' : 'reasoning-end', id: block.id, choice })
-      state.ended = true
-      controller.enqueue({ type: 'choice-end', choice, finishReason: { unified: 'other', raw: undefined } })
-    }
-    controller.enqueue({ type: 'finish', finishReason: finishReason ?? { unified: 'other', raw: undefined }, usage })
-  }
+    finishReason: () => finishReason,
+  })
 }
 
 interface RenderChoice {
@@ -213,115 +163,76 @@ export interface RenderChatStreamOptions {
  * An `error` event becomes `data: {"error":{...}}` and ends the stream without `[DONE]`.
  */
 export function renderChatStream(events: ReadableStream<StreamEvent>, options: RenderChatStreamOptions): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder()
   const choices = new Map<number, RenderChoice>()
-  let id = options.id
-  let created = 0
-  let extra: Json = {}
-  let usage: Usage | undefined
-  /** Dialect the events were decoded from: another dialect's extras stay off the wire. */
-  let source: string | undefined
-  let closed = false
-  const head = () => ({ id: id ?? '', object: 'chat.completion.chunk', created, model: options.model, ...extra })
-  const nullUsage = options.includeUsage ? { usage: null } : {}
+  const chunk = (out: ChunkWriter, choice: number, delta: Json, finish: string | null = null) =>
+    out.send({ choices: [{ index: choice, delta, logprobs: null, finish_reason: finish }] })
+  /**
+   * Signed or redacted reasoning goes out once, whole, right before the finish chunk: the
+   * OpenAI SDK's stream helper keeps the last value of a field it does not know, so the
+   * final message has the complete `reasoning_details` to send back.
+   */
+  const sendReasoningDetails = (out: ChunkWriter, choice: number, state: RenderChoice) => {
+    const details = state.reasoning && toReasoningDetails([...state.reasoning.values()])
+    if (details) chunk(out, choice, { reasoning_details: details })
+  }
+  /** The first chunk of a choice announces the assistant role, as OpenAI does. */
+  const begin = (out: ChunkWriter, choice = 0): RenderChoice => {
+    let state = choices.get(choice)
+    if (!state) {
+      choices.set(choice, (state = { ended: false, tools: new Map() }))
+      chunk(out, choice, { role: 'assistant', content: '', refusal: null })
+    }
+    return state
+  }
 
-  return events.pipeThrough(new TransformStream<StreamEvent, Uint8Array>({
-    transform(event, controller) {
-      if (closed) return
-      const send = (payload: Json) => controller.enqueue(encoder.encode(formatSse(JSON.stringify(payload))))
-      const chunk = (choice: number, delta: Json, finish: string | null = null) =>
-        send({ ...head(), choices: [{ index: choice, delta, logprobs: null, finish_reason: finish }], ...nullUsage })
-      /**
-       * Signed or redacted reasoning goes out once, whole, right before the finish chunk: the
-       * OpenAI SDK's stream helper keeps the last value of a field it does not know, so the
-       * final message has the complete `reasoning_details` to send back.
-       */
-      const sendReasoningDetails = (choice: number, state: RenderChoice) => {
-        const details = state.reasoning && toReasoningDetails([...state.reasoning.values()])
-        if (details) chunk(choice, { reasoning_details: details })
-      }
-      /** The first chunk of a choice announces the assistant role, as OpenAI does. */
-      const begin = (choice = 0): RenderChoice => {
-        let state = choices.get(choice)
-        if (!state) {
-          choices.set(choice, (state = { ended: false, tools: new Map() }))
-          chunk(choice, { role: 'assistant', content: '', refusal: null })
-        }
-        return state
-      }
+  return renderOpenAIChunks(events, { ...options, object: 'chat.completion.chunk' }, {
+    event(event, out) {
       switch (event.type) {
-        case 'response-start':
-          id ??= event.id
-          created = event.created ?? created
-          source = event.dialect
-          extra = isLocalDialect('openai', source) ? event.extra ?? {} : {}
-          return
         case 'text-start':
-          begin(event.choice)
+          begin(out, event.choice)
           return
         case 'reasoning-start':
-          (begin(event.choice).reasoning ??= new Map()).set(event.id, { type: 'reasoning', text: '', ...(event.redacted !== undefined && { redacted: event.redacted }) })
+          (begin(out, event.choice).reasoning ??= new Map()).set(event.id, { type: 'reasoning', text: '', ...(event.redacted !== undefined && { redacted: event.redacted }) })
           return
         case 'text-delta':
-          begin(event.choice)
-          if (event.delta !== '') chunk(event.choice ?? 0, { content: event.delta })
+          begin(out, event.choice)
+          if (event.delta !== '') chunk(out, event.choice ?? 0, { content: event.delta })
           return
         case 'reasoning-delta': {
-          const part = begin(event.choice).reasoning?.get(event.id)
+          const part = begin(out, event.choice).reasoning?.get(event.id)
           if (part) part.text += event.delta
-          if (event.delta !== '') chunk(event.choice ?? 0, { reasoning_content: event.delta })
+          if (event.delta !== '') chunk(out, event.choice ?? 0, { reasoning_content: event.delta })
           return
         }
         case 'reasoning-signature': {
-          const part = begin(event.choice).reasoning?.get(event.id)
+          const part = begin(out, event.choice).reasoning?.get(event.id)
           if (part) part.signature = (part.signature ?? '') + event.signature
           return
         }
         case 'refusal-delta':
-          begin(event.choice)
-          if (event.delta !== '') chunk(event.choice ?? 0, { refusal: event.delta })
+          begin(out, event.choice)
+          if (event.delta !== '') chunk(out, event.choice ?? 0, { refusal: event.delta })
           return
         case 'tool-call-start': {
-          const state = begin(event.choice)
+          const state = begin(out, event.choice)
           const index = state.tools.size
           state.tools.set(event.id, index)
-          chunk(event.choice ?? 0, { tool_calls: [{ index, id: event.toolCallId, type: 'function', function: { name: event.name, arguments: '' } }] })
+          chunk(out, event.choice ?? 0, { tool_calls: [{ index, id: event.toolCallId, type: 'function', function: { name: event.name, arguments: '' } }] })
           return
         }
         case 'tool-call-delta': {
-          const index = begin(event.choice).tools.get(event.id)
-          if (index !== undefined && event.argumentsDelta !== '') chunk(event.choice ?? 0, { tool_calls: [{ index, function: { arguments: event.argumentsDelta } }] })
+          const index = begin(out, event.choice).tools.get(event.id)
+          if (index !== undefined && event.argumentsDelta !== '') chunk(out, event.choice ?? 0, { tool_calls: [{ index, function: { arguments: event.argumentsDelta } }] })
           return
         }
         case 'choice-end': {
-          const state = begin(event.choice)
+          const state = begin(out, event.choice)
           if (state.ended) return
           state.ended = true
-          sendReasoningDetails(event.choice, state)
-          chunk(event.choice, {}, toOpenAIFinishReason(event.finishReason))
+          sendReasoningDetails(out, event.choice, state)
+          chunk(out, event.choice, {}, toOpenAIFinishReason(event.finishReason))
           return
         }
-        case 'usage':
-          usage = event.usage
-          return
-        case 'finish': {
-          usage = event.usage ?? usage
-          begin(0)
-          for (const [choice, state] of choices) {
-            if (state.ended) continue
-            state.ended = true
-            sendReasoningDetails(choice, state)
-            chunk(choice, {}, toOpenAIFinishReason(event.finishReason))
-          }
-          if (options.includeUsage && usage) send({ ...head(), choices: [], usage: toOpenAIChatUsage(localizeUsage(usage, 'openai', source)!) })
-          controller.enqueue(encoder.encode('data: [DONE]\n\n'))
-          closed = true
-          return
-        }
-        case 'error':
-          closed = true
-          send(toOpenAIErrorBody(event.error))
-          return controller.terminate()
         case 'text-end':
         case 'reasoning-end':
         case 'tool-call-end':
@@ -332,10 +243,14 @@ export function renderChatStream(events: ReadableStream<StreamEvent>, options: R
         }
       }
     },
-    flush(controller) {
-      if (closed) return
-      const error = new GatewayError({ status: 502, code: 'upstream', message: 'the response stream ended unexpectedly' })
-      controller.enqueue(encoder.encode(formatSse(JSON.stringify(toOpenAIErrorBody(error)))))
+    finish(event, out) {
+      begin(out, 0)
+      for (const [choice, state] of choices) {
+        if (state.ended) continue
+        state.ended = true
+        sendReasoningDetails(out, choice, state)
+        chunk(out, choice, {}, toOpenAIFinishReason(event.finishReason))
+      }
     },
-  }))
+  })
 }

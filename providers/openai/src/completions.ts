@@ -3,21 +3,16 @@ import {
   extraFor,
   isLocalDialect,
   localizeUsage,
-  createSseDecoder,
-  formatSse,
-  GatewayError,
   mapFinishReason,
   type CompletionRequest,
   type CompletionResponse,
   type FinishReason,
-  type SseEvent,
   type StreamEvent,
   type UnifiedFinishReason,
-  type Usage,
 } from '@switchyard/core'
-import { toOpenAIErrorBody } from './errors.js'
+import { decodeOpenAIChunks, renderOpenAIChunks, type ChunkWriter } from './stream-frame.js'
 import { toOpenAIChatUsage, usageFromOpenAI } from './usage.js'
-import { chunkExtraOf, defined, malformedChunkError, readOpenAISseEvent, restOf, usageOfChunk, validateWire, type Json } from './wire.js'
+import { defined, restOf, validateWire, type Json } from './wire.js'
 
 const nullish = v.nullish
 const int = v.pipe(v.number(), v.integer())
@@ -152,86 +147,39 @@ export function renderCompletionResponse(response: CompletionResponse, model: st
 export function parseCompletionStream(body: ReadableStream<Uint8Array>): ReadableStream<StreamEvent> {
   const open = new Set<number>()
   const ended = new Set<number>()
-  let started = false
-  let done = false
   let finishReason: FinishReason | undefined
-  let usage: Usage | undefined
 
-  function finish(controller: TransformStreamDefaultController<StreamEvent>): void {
-    done = true
-    if (!started) {
-      controller.enqueue({ type: 'error', error: malformedChunkError('the stream ended before any chunk') })
-      return
-    }
-    for (const choice of [...open].sort((a, b) => a - b)) {
-      if (ended.has(choice)) continue
-      controller.enqueue({ type: 'text-end', id: `${choice}:text`, choice })
-      controller.enqueue({ type: 'choice-end', choice, finishReason: { unified: 'other', raw: undefined } })
-    }
-    controller.enqueue({ type: 'finish', finishReason: finishReason ?? { unified: 'other', raw: undefined }, usage })
-  }
-
-  return body.pipeThrough(createSseDecoder()).pipeThrough(new TransformStream<SseEvent, StreamEvent>({
-    transform(event, controller) {
-      if (done) return
-      const item = readOpenAISseEvent(event)
-      switch (item.kind) {
-        case 'chunk': {
-          const chunk = item.chunk
-          if (!started) {
-            started = true
-            const extra = chunkExtraOf(chunk)
-            controller.enqueue({
-              type: 'response-start',
-              id: typeof chunk.id === 'string' ? chunk.id : '',
-              model: typeof chunk.model === 'string' ? chunk.model : '',
-              ...(typeof chunk.created === 'number' && { created: chunk.created }),
-              dialect: 'openai',
-              ...(extra && { extra }),
-            })
-          }
-          for (const [position, raw] of (Array.isArray(chunk.choices) ? chunk.choices : []).entries()) {
-            if (typeof raw !== 'object' || raw === null) continue
-            const choice = typeof raw.index === 'number' ? raw.index : position
-            if (ended.has(choice)) continue
-            const id = `${choice}:text`
-            // Every choice gets its block, also an empty one, so `text-end` always has a start.
-            if (!open.has(choice)) {
-              open.add(choice)
-              controller.enqueue({ type: 'text-start', id, choice })
-            }
-            if (typeof raw.text === 'string' && raw.text !== '') controller.enqueue({ type: 'text-delta', id, delta: raw.text, choice })
-            if (typeof raw.finish_reason === 'string') {
-              ended.add(choice)
-              const reason = mapCompletionFinishReason(raw.finish_reason)
-              if (choice === 0) finishReason = reason
-              controller.enqueue({ type: 'text-end', id, choice })
-              controller.enqueue({ type: 'choice-end', choice, finishReason: reason })
-            }
-          }
-          const chunkUsage = usageOfChunk(chunk)
-          if (chunkUsage) {
-            usage = chunkUsage
-            controller.enqueue({ type: 'usage', usage: chunkUsage })
-          }
-          return
+  return decodeOpenAIChunks(body, {
+    chunk(chunk, emit) {
+      for (const [position, raw] of (Array.isArray(chunk.choices) ? chunk.choices : []).entries()) {
+        if (typeof raw !== 'object' || raw === null) continue
+        const choice = typeof raw.index === 'number' ? raw.index : position
+        if (ended.has(choice)) continue
+        const id = `${choice}:text`
+        // Every choice gets its block, also an empty one, so `text-end` always has a start.
+        if (!open.has(choice)) {
+          open.add(choice)
+          emit({ type: 'text-start', id, choice })
         }
-        case 'done': return finish(controller)
-        case 'error':
-          done = true
-          controller.enqueue({ type: 'error', error: item.error })
-          return controller.terminate()
-        case 'skip': return
-        default: {
-          const unreachable: never = item
-          return unreachable
+        if (typeof raw.text === 'string' && raw.text !== '') emit({ type: 'text-delta', id, delta: raw.text, choice })
+        if (typeof raw.finish_reason === 'string') {
+          ended.add(choice)
+          const reason = mapCompletionFinishReason(raw.finish_reason)
+          if (choice === 0) finishReason = reason
+          emit({ type: 'text-end', id, choice })
+          emit({ type: 'choice-end', choice, finishReason: reason })
         }
       }
     },
-    flush(controller) {
-      if (!done) finish(controller)
+    end(emit) {
+      for (const choice of [...open].sort((a, b) => a - b)) {
+        if (ended.has(choice)) continue
+        emit({ type: 'text-end', id: `${choice}:text`, choice })
+        emit({ type: 'choice-end', choice, finishReason: { unified: 'other', raw: undefined } })
+      }
     },
-  }))
+    finishReason: () => finishReason,
+  })
 }
 
 /**
@@ -240,60 +188,24 @@ export function parseCompletionStream(body: ReadableStream<Uint8Array>): Readabl
  * Reasoning and tool events have no legacy equivalent and are not rendered.
  */
 export function renderCompletionStream(events: ReadableStream<StreamEvent>, options: { id?: string; model: string; includeUsage: boolean }): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder()
   const ended = new Set<number>()
   const seen = new Set<number>()
-  let id = options.id
-  let created = 0
-  let extra: Json = {}
-  let usage: Usage | undefined
-  let source: string | undefined
-  let closed = false
-  const head = () => ({ id: id ?? '', object: 'text_completion', created, model: options.model, ...extra })
-  const nullUsage = options.includeUsage ? { usage: null } : {}
+  const chunk = (out: ChunkWriter, choice: number, text: string, finish: string | null = null) => {
+    seen.add(choice)
+    out.send({ choices: [{ text, index: choice, logprobs: null, finish_reason: finish }] })
+  }
 
-  return events.pipeThrough(new TransformStream<StreamEvent, Uint8Array>({
-    transform(event, controller) {
-      if (closed) return
-      const send = (payload: Json) => controller.enqueue(encoder.encode(formatSse(JSON.stringify(payload))))
-      const chunk = (choice: number, text: string, finish: string | null = null) => {
-        seen.add(choice)
-        send({ ...head(), choices: [{ text, index: choice, logprobs: null, finish_reason: finish }], ...nullUsage })
-      }
+  return renderOpenAIChunks(events, { ...options, object: 'text_completion' }, {
+    event(event, out) {
       switch (event.type) {
-        case 'response-start':
-          id ??= event.id
-          created = event.created ?? created
-          source = event.dialect
-          extra = isLocalDialect('openai', source) ? event.extra ?? {} : {}
-          return
         case 'text-delta':
-          if (event.delta !== '' && !ended.has(event.choice ?? 0)) chunk(event.choice ?? 0, event.delta)
+          if (event.delta !== '' && !ended.has(event.choice ?? 0)) chunk(out, event.choice ?? 0, event.delta)
           return
         case 'choice-end':
           if (ended.has(event.choice)) return
           ended.add(event.choice)
-          chunk(event.choice, '', toCompletionFinishReason(event.finishReason))
+          chunk(out, event.choice, '', toCompletionFinishReason(event.finishReason))
           return
-        case 'usage':
-          usage = event.usage
-          return
-        case 'finish':
-          usage = event.usage ?? usage
-          seen.add(0)
-          for (const choice of seen) {
-            if (ended.has(choice)) continue
-            ended.add(choice)
-            chunk(choice, '', toCompletionFinishReason(event.finishReason))
-          }
-          if (options.includeUsage && usage) send({ ...head(), choices: [], usage: toOpenAIChatUsage(localizeUsage(usage, 'openai', source)!) })
-          controller.enqueue(encoder.encode('data: [DONE]\n\n'))
-          closed = true
-          return
-        case 'error':
-          closed = true
-          send(toOpenAIErrorBody(event.error))
-          return controller.terminate()
         case 'text-start':
         case 'text-end':
         case 'reasoning-start':
@@ -311,10 +223,13 @@ export function renderCompletionStream(events: ReadableStream<StreamEvent>, opti
         }
       }
     },
-    flush(controller) {
-      if (closed) return
-      const error = new GatewayError({ status: 502, code: 'upstream', message: 'the response stream ended unexpectedly' })
-      controller.enqueue(encoder.encode(formatSse(JSON.stringify(toOpenAIErrorBody(error)))))
+    finish(event, out) {
+      seen.add(0)
+      for (const choice of seen) {
+        if (ended.has(choice)) continue
+        ended.add(choice)
+        chunk(out, choice, '', toCompletionFinishReason(event.finishReason))
+      }
     },
-  }))
+  })
 }
