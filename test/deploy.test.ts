@@ -113,8 +113,10 @@ describe('deploy/kubernetes', () => {
     const redisService = find('Service', 'switchyard-redis')
     expect(redis.spec.template.metadata.labels).toMatchObject(redisService.spec.selector)
     expect(redisService.spec.ports[0].port).toBe(6379)
-    // The config points at the Redis Service by its cluster DNS name and port.
-    expect(clusterConfig.storage).toBe(`redis://${redisService.metadata.name}:${redisService.spec.ports[0].port}`)
+    // The config points at the Redis Service by its cluster DNS name and port, through the Deployment's env.
+    expect(clusterConfig.storage).toEqual({ type: 'redis', url: 'env.SWITCHYARD_REDIS_URL' })
+    const redisUrl = (gatewayContainer.env as Array<{ name: string; value?: string }>).find((variable) => variable.name === 'SWITCHYARD_REDIS_URL')?.value
+    expect(redisUrl).toBe(`redis://${redisService.metadata.name}:${redisService.spec.ports[0].port}`)
   })
 
   it('readiness on /ready, liveness on /health, both on the http port', () => {
@@ -243,6 +245,9 @@ describe('the image entry command as a plain process from a built tree', () => {
     await writeFile(configPath, configMap.data['config.json'])
     const env: Record<string, string> = {}
     for (const variable of gatewayContainer.env as Array<{ name: string; value?: string; valueFrom?: unknown }>) env[variable.name] = variable.value ?? `secret-value-for-${variable.name}`
+    // The cluster's Redis Service is this machine's Redis here; the URL keeps its shape.
+    expect(env.SWITCHYARD_REDIS_URL).toBe('redis://switchyard-redis:6379')
+    env.SWITCHYARD_REDIS_URL = env.SWITCHYARD_REDIS_URL!.replace('switchyard-redis', '127.0.0.1')
     const server = await startServer(process.execPath, localCommand(configPath, join(work, 'cluster-data')), { cwd: root, env: cleanEnv(env) })
     running.push(server)
     const started = JSON.parse(server.lines.find((line) => line.includes('listening'))!) as { providers: string[] }

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { createMemoryAtomicStore } from './atomic.js'
+import { runAtomicStoreContract } from './testing/atomic-contract.js'
+
+runAtomicStoreContract({ name: 'memory', create: () => createMemoryAtomicStore() })
 
 describe('memory atomic store', () => {
   it('reserves all charges or none', async () => {

@@ -1,3 +1,6 @@
+import type { Storage } from 'unstorage'
+import type { Logger } from './log.js'
+
 /**
  * State that must be exact across gateway instances (rate-limit windows, budget spend, job
  * claims) goes through this small interface. The gateway hands plugins one instance: in memory
@@ -157,4 +160,30 @@ export function createMemoryAtomicStore(options: { now?: () => number } = {}): A
       channels.clear()
     },
   }
+}
+
+/**
+ * Where shared state lives when several gateway instances run: the runtime loads a package by
+ * name (`@switchyard/plugin-redis` for `storage.type: "redis"`) and calls its
+ * `createSharedState` export, so the core never imports a database client.
+ */
+export interface SharedStateOptions {
+  /** Connection URL (`redis://host:6379/0`, `rediss://` for TLS). */
+  url: string
+  /** Prefix of every key and channel, so several deployments can share one server. */
+  prefix: string
+  log: Logger
+}
+
+/** Storage and exact counters on one shared backend. */
+export interface SharedState {
+  /** Persistent shared state (virtual keys, jobs ...), an unstorage instance. */
+  storage: Storage
+  /** Exact counters, leases and channels. */
+  atomic: AtomicStore
+}
+
+/** What a shared-state package exports. */
+export interface SharedStateModule {
+  createSharedState(options: SharedStateOptions): SharedState | Promise<SharedState>
 }

@@ -127,6 +127,21 @@ const ClientConfigSchema = v.looseObject({
   prometheus_labels: v.optional(v.array(v.pipe(v.string(), v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'prometheus_labels entries are header names'))), []),
 })
 
+/**
+ * Shared state for several gateway instances: storage and exact counters on one backend,
+ * provided by a package loaded by name (`@switchyard/plugin-<type>`, e.g. `@switchyard/plugin-redis`).
+ */
+const StorageConfigSchema = v.object({
+  /** Backend kind: `redis`. */
+  type: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9-]*$/, 'storage.type is a backend name such as "redis"')),
+  /** Connection URL (`redis://host:6379/0`), or `env.VAR` to read it from the environment at start. */
+  url: v.pipe(v.string(), v.minLength(1)),
+  /** Prefix of every key and channel, so several deployments can share one server. Default `switchyard:`. */
+  prefix: v.optional(v.pipe(v.string(), v.minLength(1)), 'switchyard:'),
+  /** Package that provides the backend (its `createSharedState` export). Default `@switchyard/plugin-<type>`. */
+  package: v.optional(v.pipe(v.string(), v.minLength(1))),
+})
+
 const PluginConfigSchema = v.object({
   /** Package name, or the name of a plugin handed to createGateway. */
   name: v.pipe(v.string(), v.minLength(1)),
@@ -139,6 +154,8 @@ export const ConfigSchema = v.looseObject({
   providers: v.optional(v.record(v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]*$/, 'provider ids are lower-case letters, digits, - and _')), ProviderConfigSchema), {}),
   client: v.optional(ClientConfigSchema, {}),
   plugins: v.optional(v.array(PluginConfigSchema), []),
+  /** Shared state for several instances (Redis); absent: the runtime's own store (files, or memory). */
+  storage: v.optional(StorageConfigSchema),
 })
 
 export type Config = v.InferOutput<typeof ConfigSchema>
@@ -147,6 +164,7 @@ export type ProviderConfig = v.InferOutput<typeof ProviderConfigSchema>
 export type KeyConfig = v.InferOutput<typeof KeySchema>
 export type ClientConfig = v.InferOutput<typeof ClientConfigSchema>
 export type ProxyConfig = v.InferOutput<typeof ProxyConfigSchema>
+export type StorageConfig = v.InferOutput<typeof StorageConfigSchema>
 
 /** A config that failed validation; `issues` name each bad field by its path. */
 export class ConfigError extends Error {
@@ -156,7 +174,8 @@ export class ConfigError extends Error {
   }
 }
 
-function formatPath(issue: v.BaseIssue<unknown>): string {
+/** The dotted path of a valibot issue (`providers.openai.keys[0].weight`), `(root)` for the whole value. */
+export function formatPath(issue: v.BaseIssue<unknown>): string {
   const path = issue.path?.map((item) => (typeof item.key === 'number' ? `[${item.key}]` : `.${String(item.key)}`)).join('') ?? ''
   return path ? path.replace(/^\./, '') : '(root)'
 }
@@ -213,6 +232,12 @@ export function parseConfig(input: unknown, env: Record<string, string | undefin
       }
       return { ...key, value }
     })
+  }
+  const storageUrl = config.storage?.url
+  if (storageUrl?.startsWith('env.')) {
+    const value = env[storageUrl.slice(4)]
+    if (value) config.storage = { ...config.storage!, url: value }
+    else missing.push(`storage.url: environment variable ${storageUrl.slice(4)} is not set`)
   }
   if (missing.length > 0) throw new ConfigError(missing, source)
   return config

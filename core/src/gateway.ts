@@ -2,14 +2,15 @@ import { Hono } from 'hono'
 import { createStorage, type Storage } from 'unstorage'
 import { createMemoryAtomicStore, type AtomicStore } from './atomic.js'
 import { ConfigError, type Config, type ProxyConfig } from './config.js'
-import { GatewayError } from './errors.js'
+import { GatewayError, toGatewayError } from './errors.js'
 import { createHookRunner } from './hooks.js'
+import { createAccounting, type CallState } from './pipeline/accounting.js'
 import { createLogger, type Logger } from './log.js'
-import type { GatewayStats, PluginDefinition, PluginSetupContext } from './plugin.js'
-import type { ProviderDefinition, SurfaceDefinition } from './provider.js'
-import { applyResponseHeaders } from './response-headers.js'
+import type { AdmitCall, AdmittedRequest, GatewayStats, PluginDefinition, PluginSetupContext, PluginUpstreamCall, RequestContext } from './plugin.js'
+import type { ProviderDefinition, SurfaceDefinition, UpstreamContext } from './provider.js'
+import { applyResponseHeaders, toHookContext } from './response-headers.js'
 import { collectStats, probeStorage } from './readiness.js'
-import { registerProvider, resolveModel, type RegisteredProvider } from './router.js'
+import { registerProvider, resolveModel, sendUpstream, type RegisteredProvider, type SendResult } from './router.js'
 import { createSurfaceHost } from './surface-host.js'
 
 export interface GatewayOptions {
@@ -99,10 +100,87 @@ export function createGateway(options: GatewayOptions): Gateway {
     pending.add(tracked)
   }
   const hooks = createHookRunner(plugins, log)
+
+  const accounting = createAccounting(hooks)
+
+  /** The hooks of a request a plugin's own route serves (files, batches): see `PluginSetupContext.admit`. */
+  async function admit(request: Request, call: AdmitCall): Promise<AdmittedRequest> {
+    const ctx: RequestContext = {
+      id: `req_${crypto.randomUUID().replaceAll('-', '')}`,
+      surface: call.surface,
+      operation: call.operation,
+      requestedModel: '',
+      provider: undefined,
+      model: undefined,
+      stream: false,
+      headers: request.headers,
+      config,
+      storage,
+      log,
+      signal: request.signal,
+      waitUntil,
+      state: new Map(),
+      warnings: [],
+      startedAt: performance.now(),
+      route: undefined,
+    }
+    const hookCtx = toHookContext(ctx)
+    const state: CallState = { attempts: 0, retries: 0, fallbackIndex: 0 }
+    const failed = (error: GatewayError) => {
+      accounting.afterUpstream(ctx, { ok: false, error })
+      accounting.finish(ctx, state, { status: error.status, usage: undefined, error, firstByteMs: undefined, aborted: request.signal.aborted })
+    }
+    try {
+      if (hooks.has.onRequest) await hooks.onRequest(hookCtx)
+    } catch (caught) {
+      const error = toGatewayError(caught)
+      failed(error)
+      throw error
+    }
+    let answered = false
+    return {
+      ctx: hookCtx,
+      respond(response, error) {
+        if (answered) return response
+        answered = true
+        // A new response rather than the route's: the headers of one taken from `fetch` are
+        // immutable, and a runtime's own Response class may not carry later header changes over.
+        const headers = new Headers(response.headers)
+        headers.set('x-request-id', ctx.id)
+        const init = { status: response.status, statusText: response.statusText, headers }
+        if (error) {
+          failed(error)
+          return new Response(response.body, init)
+        }
+        if (!response.body) {
+          accounting.afterUpstream(ctx, { ok: true, status: response.status, usage: undefined })
+          accounting.finish(ctx, state, { status: response.status, usage: undefined, error: undefined, firstByteMs: undefined, aborted: false })
+          return new Response(null, init)
+        }
+        // `afterUpstream` and `onFinish` once the body was sent (or the caller left).
+        return new Response(accounting.observe(ctx, state, response.body, { status: response.status, usage: () => undefined, error: () => undefined }), init)
+      },
+    }
+  }
+
+  /** One upstream request of a plugin, outside a model call: see `PluginSetupContext.send`. */
+  function send(id: string, call: PluginUpstreamCall): Promise<SendResult> {
+    const provider = registered.get(id)
+    if (!provider || !provider.usable) {
+      return Promise.reject(GatewayError.badRequest(provider ? `[${id}] provider has no keys configured` : `unknown provider "${id}"; configured: ${[...registered.keys()].join(', ')}`))
+    }
+    const passthroughOf = (context: UpstreamContext) => (path: string) => {
+      const target = provider.definition.upstream?.passthrough
+      if (!target) throw GatewayError.badRequest(`[${id}] provider has no same-dialect API to send ${path} to`)
+      return target(path, context)
+    }
+    return sendUpstream({ route: { provider, model: call.model ?? '' }, directKey: undefined, signal: call.signal ?? new AbortController().signal, fetch: options.fetch ?? fetch, build: (context) => call.build(context, passthroughOf(context)) })
+  }
+
   /** What a plugin's `setup` and `routes` receive: the config, its own options, storage, log. */
   const setupContextOf = (plugin: PluginDefinition): PluginSetupContext => {
     const options = config.plugins.find((entry) => entry.name === plugin.name)?.config
-    return { config, options, storage, atomic, log, stats, dispatch: async (request) => app.fetch(request) }
+    return { config, options, storage, atomic, log, stats, dispatch: async (request) => app.fetch(request), admit, send }
   }
   const ready = (async () => {
     for (const plugin of plugins) await plugin.setup?.(setupContextOf(plugin))
@@ -127,9 +205,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     const problem = await probeStorage(storage)
     return problem ? c.json({ status: 'unavailable', reason: problem }, 503) : c.json({ status: state }, 200)
   })
-  // Plugins' own routes (`GET /metrics` ...): after the probes, before the surfaces.
-  for (const plugin of plugins) plugin.routes?.(app, setupContextOf(plugin))
-  // Headers plugins set on `ctx.responseHeaders` go onto every response below this point.
+  // Headers plugins set on `ctx.responseHeaders` go onto every response below this point
+  // (a plugin route that admits its callers through their hooks included).
   if (plugins.length > 0) {
     app.use('*', async (c, next) => {
       await next()
@@ -137,6 +214,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (response !== c.res) c.res = response
     })
   }
+  // Plugins' own routes (`GET /metrics` ...): after the probes, before the surfaces.
+  for (const plugin of plugins) plugin.routes?.(app, setupContextOf(plugin))
   /** Surfaces by mount point, so a 404 under `/openai` is rendered in OpenAI's dialect. */
   const mounted: Array<{ basePath: string; surface: SurfaceDefinition }> = []
 

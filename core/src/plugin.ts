@@ -7,7 +7,8 @@ import type { StreamEvent } from './ir/stream-event.js'
 import type { Usage } from './ir/usage.js'
 import type { Warning } from './ir/warning.js'
 import type { Logger } from './log.js'
-import type { Operation, OperationTypes } from './provider.js'
+import type { Operation, OperationTypes, PassthroughTarget, UpstreamContext, UpstreamRequest } from './provider.js'
+import type { SendResult } from './router.js'
 
 /** Per-request context handed to every hook. */
 export interface RequestContext {
@@ -15,7 +16,8 @@ export interface RequestContext {
   readonly id: string
   /** Dialect of the inbound surface ("openai"). */
   readonly surface: string
-  readonly operation: Operation
+  /** The model operation, or a {@link RouteOperation} for a call a plugin's own route admitted. */
+  readonly operation: Operation | RouteOperation
   /** Model as the caller wrote it ("anthropic/claude-..."). */
   readonly requestedModel: string
   /** Target provider id, once routed. */
@@ -44,7 +46,36 @@ export interface RequestContext {
    * changes are ignored. See {@link RouteOverride}.
    */
   route: RouteOverride | undefined
+  /**
+   * The caller's request body as parsed JSON (in the surface's dialect: OpenAI's `metadata`,
+   * Anthropic's `metadata.user_id` ...), the very object the gateway routes from: read it, never
+   * change it. A multipart upload gives its text fields; `undefined` for calls without a body
+   * (GET, DELETE). The gateway's own `fallbacks` field is already taken out.
+   */
+  readonly body?: Readonly<Record<string, unknown>>
+  /**
+   * Set on calls that are not model calls: forwarded unchanged to the provider they name
+   * (`GET /responses/{id}`, `count_tokens` to a same-dialect provider ...), or a token count at a
+   * provider of another dialect. The method and the path below the API root (query included).
+   * `undefined` on model calls. `onRequest`, `afterUpstream` and `onFinish` run for these calls
+   * too (docs/plugins.md); `beforeUpstream` and `onStreamEvent` do not.
+   */
+  readonly forwarded?: ForwardedCall
 }
+
+/** What a forwarded call is (`ctx.forwarded`). */
+export interface ForwardedCall {
+  /** HTTP method sent upstream (`GET`, `DELETE`, `POST`). */
+  readonly method: string
+  /** Path below the dialect's API root (`/responses/resp_123`, `/messages/count_tokens`), query included. */
+  readonly path: string
+}
+
+/**
+ * What `ctx.operation` says for a call that a plugin's own route serves and admits through
+ * `PluginSetupContext.admit` (the Files and Batch APIs): no model, nothing routed by the gateway.
+ */
+export type RouteOperation = 'files' | 'batches'
 
 /** One weighted destination of a {@link RouteOverride}. */
 export interface RouteTarget {
@@ -96,10 +127,18 @@ export interface UpstreamCall<Op extends Operation = Operation> {
   ir(): OperationTypes[Op]['request']
 }
 
+/**
+ * What `beforeUpstream` may return: nothing (go on to the provider), `{ response }` (an IR answer,
+ * rendered in the caller's dialect like a provider's; a cache hit), or `{ http }` (a ready HTTP
+ * response sent as is: status, headers and body are the plugin's, e.g. an accepted async job). With
+ * `{ http }` nothing is rendered or replayed as a stream, `afterUpstream` does not run (there is no
+ * upstream outcome), and `onFinish` runs with the response's status and no usage.
+ */
 export type BeforeUpstreamResult<Op extends Operation = Operation> =
   | undefined
   | void
   | { response: OperationTypes[Op]['response'] }
+  | { http: Response }
 
 export type UpstreamOutcome =
   /** `aborted`: the caller went away before the end; `usage` is what was seen until then. */
@@ -128,7 +167,7 @@ export interface FinishSummary {
 export interface PluginHooks {
   /** Authenticate, authorize, rate-limit. Throw a GatewayError to reject. */
   onRequest?(ctx: HookContext): void | Promise<void>
-  /** Return `{ response }` to answer without calling the upstream (cache hit ...). */
+  /** Return `{ response }` (IR) or `{ http }` (a ready Response) to answer without calling the upstream (cache hit, async job ...). */
   beforeUpstream?(ctx: HookContext, call: UpstreamCall): BeforeUpstreamResult | Promise<BeforeUpstreamResult>
   /** Each stream event. Synchronous and cheap: no awaits per token. */
   onStreamEvent?(ctx: HookContext, event: StreamEvent): void
@@ -154,6 +193,60 @@ export interface PluginSetupContext {
   dispatch(request: Request): Promise<Response>
   /** Live per-provider load (in flight, queued, cooling keys): for metrics. Cheap; call it at scrape time. */
   stats(): GatewayStats
+  /**
+   * Runs the configured `onRequest` hooks (authentication, authorization, rate limits) for a
+   * request one of this plugin's own `routes` serves, as they run for a model call. Resolves with
+   * the hook context (its `state` holds what the hooks established: the governance plugin's
+   * virtual key under `switchyard:virtual_key`) and `respond`, through which the route sends its
+   * answer so that `afterUpstream` and `onFinish` run once for it. Rejects with the GatewayError a
+   * hook threw (they have run for it then); render it in the route's dialect. Headers the hooks set
+   * in `responseHeaders` go onto the route's response either way. `requestedModel` is empty and
+   * `provider`/`model` stay unset: nothing is routed.
+   */
+  admit(request: Request, call: AdmitCall): Promise<AdmittedRequest>
+  /**
+   * Sends one request to a loaded provider's upstream outside a model call (a file upload, a batch
+   * job): the provider's keys (weighted choice, cooldowns), timeout, retries, concurrency limit,
+   * proxy, `network_config.extra_headers` and request signing apply as for a model call. `build`
+   * runs once per attempt (a retry may use another key), so a streamed body must be created in it.
+   * Resolves once the upstream answered 2xx; a non-2xx answer (after the retries) rejects with the
+   * provider's GatewayError, and an unknown or unusable provider with a 400. Settle the result
+   * (`settle()`) once its body was read or dropped.
+   */
+  send(provider: string, call: PluginUpstreamCall): Promise<SendResult>
+}
+
+/** A request `PluginSetupContext.admit` let through. */
+export interface AdmittedRequest {
+  readonly ctx: HookContext
+  /**
+   * The route's answer, for the hooks: returns the response to send (with `x-request-id`), after
+   * which `afterUpstream` (the status, or `error` when the answer is one; no usage) and `onFinish`
+   * (once the body was sent) run, once. Call it once, with what the caller gets.
+   */
+  respond(response: Response, error?: GatewayError): Response
+}
+
+/** Which call `PluginSetupContext.admit` admits. */
+export interface AdmitCall {
+  /** Dialect of the route ("openai"), as `ctx.surface`. */
+  surface: string
+  operation: RouteOperation
+}
+
+/** One upstream request a plugin makes through `PluginSetupContext.send`. */
+export interface PluginUpstreamCall {
+  /** The model the call concerns, for keys restricted to some models. Default `''`: any unrestricted key. */
+  model?: string
+  /** Aborts the request (the caller went away). */
+  signal?: AbortSignal
+  /**
+   * Builds the request for one attempt from the chosen key and the provider's base URL.
+   * `passthrough(path)` is the provider's own same-dialect target for a path below its API root
+   * (URL and auth headers, as its `upstream.passthrough` makes them); it throws a 400 for a provider
+   * without one.
+   */
+  build(context: UpstreamContext, passthrough: (path: string) => PassthroughTarget): UpstreamRequest
 }
 
 /** What `Gateway.stats()` reports. */

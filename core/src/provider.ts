@@ -4,13 +4,24 @@ import type { GatewayError } from './errors.js'
 import type { ChatRequest, ChatResponse } from './ir/chat.js'
 import type { CompletionRequest, CompletionResponse } from './ir/completions.js'
 import type { EmbeddingsRequest, EmbeddingsResponse } from './ir/embeddings.js'
+import type { ForwardedRequest, RerankRequest, RerankResponse } from './ir/rerank.js'
 import type { StreamEvent } from './ir/stream-event.js'
 import type { Warning } from './ir/warning.js'
 import type { Usage } from './ir/usage.js'
 import type { SurfaceHost } from './surface-host.js'
 
-/** The operations the router knows. */
-export type Operation = 'chat' | 'completions' | 'embeddings' | 'responses'
+/**
+ * The operations the router knows. The first five have an IR and may be translated between
+ * dialects; the others ({@link ForwardedOperation}) are forwarded to same-dialect providers only.
+ */
+export type Operation = 'chat' | 'completions' | 'embeddings' | 'responses' | 'rerank' | ForwardedOperation
+
+/**
+ * Operations without an IR (OpenAI's images, audio and moderations endpoints): a provider of the
+ * caller's dialect takes them on the passthrough path (see `upstream.passthroughOperations`), or
+ * answers them in process (`invoke`); any other provider answers 400 naming itself, and nothing is sent.
+ */
+export type ForwardedOperation = 'imageGenerations' | 'imageEdits' | 'imageVariations' | 'speech' | 'transcriptions' | 'translations' | 'moderations'
 
 /** IR request and response per operation. `responses` rides on the chat IR. */
 export interface OperationTypes {
@@ -18,6 +29,14 @@ export interface OperationTypes {
   responses: { request: ChatRequest; response: ChatResponse }
   completions: { request: CompletionRequest; response: CompletionResponse }
   embeddings: { request: EmbeddingsRequest; response: EmbeddingsResponse }
+  rerank: { request: RerankRequest; response: RerankResponse }
+  imageGenerations: { request: ForwardedRequest; response: unknown }
+  imageEdits: { request: ForwardedRequest; response: unknown }
+  imageVariations: { request: ForwardedRequest; response: unknown }
+  speech: { request: ForwardedRequest; response: unknown }
+  transcriptions: { request: ForwardedRequest; response: unknown }
+  translations: { request: ForwardedRequest; response: unknown }
+  moderations: { request: ForwardedRequest; response: unknown }
 }
 
 /** What a provider needs to build one upstream call. */
@@ -67,6 +86,14 @@ export type Invoker<Req, Res> = (request: Req, context: UpstreamContext) => Prom
 export interface PassthroughTarget {
   url: string
   headers: Record<string, string>
+}
+
+/** The answer of a token-count call (`upstream.countTokens`). */
+export interface TokenCount {
+  /** Tokens of the whole prompt (system, messages, tools), cached ones included. */
+  inputTokens: number
+  /** Of those, tokens served from a prompt cache, when the upstream says. */
+  cachedInputTokens?: number
 }
 
 /** How an upstream reports usage in a stream (see `upstream.streamUsage`). */
@@ -126,10 +153,21 @@ export interface ProviderDefinition {
     responses?: OperationCodec<ChatRequest, ChatResponse>
     completions?: OperationCodec<CompletionRequest, CompletionResponse>
     embeddings?: OperationCodec<EmbeddingsRequest, EmbeddingsResponse>
+    rerank?: OperationCodec<RerankRequest, RerankResponse>
+    /**
+     * Input-token counting for an IR chat request, nothing generated (Anthropic's
+     * `/messages/count_tokens`, OpenAI's `/responses/input_tokens`, Gemini's `:countTokens`): what a
+     * surface's token-count route uses for a provider of another dialect (`SurfaceHost.countTokens`).
+     */
+    countTokens?: OperationCodec<ChatRequest, TokenCount>
     /** Upstream error (status, body text, headers) -> GatewayError. Pure. */
     error(status: number, body: string, headers: Headers, context: UpstreamContext): GatewayError
-    /** Same-dialect target for a path below the dialect's API root ("/chat/completions"). */
-    passthrough?(path: string, context: UpstreamContext): PassthroughTarget
+    /**
+     * Same-dialect target for a path below the dialect's API root ("/chat/completions"). `model` is
+     * the target model of a model-routed call (for upstreams that put it in the URL, such as Azure's
+     * deployments); it is undefined for id-addressed calls (`GET /responses/{id}`).
+     */
+    passthrough?(path: string, context: UpstreamContext, model?: string): PassthroughTarget
     /**
      * Signs a built request just before it is sent (AWS SigV4 ...): called by the router on every
      * attempt, after the codec's `request` (or `passthrough`) and `network_config.extra_headers`,
@@ -171,6 +209,11 @@ export interface SurfaceDefinition {
   renderError(error: GatewayError): Response
   /** Registers the surface's routes on a sub-app mounted at `basePath`. */
   routes(app: Hono, host: SurfaceHost): void
+}
+
+/** The codec `definition` has for `operation`, if any (operations without an IR never have one). */
+export function codecOf(definition: ProviderDefinition, operation: Operation): OperationCodec<unknown, unknown> | undefined {
+  return (definition.upstream as Partial<Record<Operation, OperationCodec<unknown, unknown>>> | undefined)?.[operation]
 }
 
 /** Identity helper that gives provider packages full type inference. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { relayStream } from './relay.js'
+import { createRelayStep, relayStream } from './relay.js'
 import type { Usage } from './ir/usage.js'
 
 const encoder = new TextEncoder()
@@ -55,6 +55,39 @@ describe('relayStream', () => {
   it('forwards a frame as soon as it is complete (no coalescing across frames)', async () => {
     const relay = relayStream(streamOf(frames), { strip: () => false, usageFrom: undefined, onEvent: undefined })
     expect(await readAll(relay.stream)).toEqual(frames)
+  })
+
+  it('sends a chunk whose frames are all kept as the same bytes (no decode-encode round trip)', () => {
+    const step = createRelayStep({ strip: (data) => data.includes('"choices":[]'), usageFrom, onEvent: undefined })!
+    const chunk = encoder.encode(frames[0]! + frames[1]!)
+    expect(step.transform(chunk)).toBe(chunk)
+    expect(step.transform(encoder.encode(frames[2]!))).toBeUndefined()
+    const last = encoder.encode(frames[3]!)
+    expect(step.transform(last)).toBe(last)
+    expect(step.flush()).toBeUndefined()
+    expect(step.usage()).toEqual({ inputTokens: 3, outputTokens: 1 })
+  })
+
+  it('strips with CRLF and CR line ends and multi-byte text, whatever the chunking', async () => {
+    const crlf = frames.map((frame) => frame.replace(/\n/g, '\r\n').replace('Hi', 'Hé ✓'))
+    const cr = frames.map((frame) => frame.replace(/\n/g, '\r').replace('Hi', 'Grüße'))
+    for (const variant of [crlf, cr]) {
+      const bytes = encoder.encode(variant.join(''))
+      const expected = variant[0]! + variant[1]! + variant[3]!
+      for (let size = 1; size < 40; size += 5) {
+        const chunks: Uint8Array[] = []
+        for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size))
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (const chunk of chunks) controller.enqueue(chunk)
+            controller.close()
+          },
+        })
+        const relay = relayStream(body, { strip: (data) => data.includes('"choices":[]'), usageFrom, onEvent: undefined })
+        expect((await readAll(relay.stream)).join('')).toBe(expected)
+        expect(relay.usage()).toEqual({ inputTokens: 3, outputTokens: 1 })
+      }
+    }
   })
 })
 

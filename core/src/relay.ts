@@ -136,10 +136,18 @@ export function createRelayStep(options: RelayOptions): RelayStep | undefined {
     }
   }
 
+  // Frame by frame, on bytes: each complete frame is decoded once for the callbacks, and the
+  // bytes go out as they came (the chunk itself when every frame in it is kept), never re-encoded.
   const decoder = new TextDecoder()
-  const encoder = new TextEncoder()
   const parser = new SseParser()
-  let pending = ''
+  /** Bytes of a frame whose end has not arrived yet. */
+  let pending: Uint8Array | undefined
+  /**
+   * The last frame ended in a CR at the very end of a chunk, kept or dropped: an LF opening the
+   * next chunk is the rest of that CRLF and shares the frame's fate (forwarding the frame at
+   * once, rather than waiting for the next byte, keeps CR-delimited streams undelayed).
+   */
+  let danglingCR: 'kept' | 'dropped' | undefined
   const handle = (frame: string): boolean => {
     const events = parser.feed(frame)
     let keep = true
@@ -152,26 +160,80 @@ export function createRelayStep(options: RelayOptions): RelayStep | undefined {
   }
   return {
     transform(chunk) {
-      pending += decoder.decode(chunk, { stream: true })
+      const bytes = pending ? concat(pending, chunk) : chunk
+      pending = undefined
       let start = 0
-      let out = ''
-      for (let end = frameEnd(pending, 0); end !== -1; end = frameEnd(pending, start)) {
-        const frame = pending.slice(start, end)
-        if (handle(frame)) out += frame
+      /** Kept byte ranges, only once some frame was dropped. */
+      let kept: Array<[number, number]> | undefined
+      if (danglingCR !== undefined && bytes[0] === 10) {
+        start = 1
+        if (danglingCR === 'dropped') kept = []
+      }
+      danglingCR = undefined
+      const lfOnly = bytes.indexOf(13) === -1
+      for (let end = frameEndIn(bytes, start, lfOnly); end !== -1; end = frameEndIn(bytes, start, lfOnly)) {
+        const keep = handle(decoder.decode(bytes.subarray(start, end)))
+        if (keep) kept?.push([start, end])
+        else kept ??= start > 0 ? [[0, start]] : []
+        if (end === bytes.length && bytes[end - 1] === 13) danglingCR = keep ? 'kept' : 'dropped'
         start = end
       }
-      if (start > 0) pending = pending.slice(start)
-      return out.length > 0 ? encoder.encode(out) : undefined
+      if (start < bytes.length) pending = bytes.slice(start)
+      if (!kept) return start === 0 ? undefined : start === bytes.length ? bytes : bytes.subarray(0, start)
+      return kept.length === 0 ? undefined : join(bytes, kept)
     },
     flush() {
-      pending += decoder.decode()
-      const rest = pending.length > 0 && handle(pending + '\n\n') ? encoder.encode(pending) : undefined
-      pending = ''
+      const rest = pending
+      pending = undefined
+      const keep = rest !== undefined && handle(`${decoder.decode(rest)}\n\n`)
       parser.end()
-      return rest
+      return keep ? rest : undefined
     },
     usage: () => usage,
   }
+}
+
+/** Index just past the blank line that ends the first complete frame at or after `from` in `bytes`, or -1 (as {@link frameEnd}). */
+function frameEndIn(bytes: Uint8Array, from: number, lfOnly: boolean): number {
+  if (lfOnly) {
+    // No CR anywhere: a blank line is an LF right after an LF (or at `from`); jump between LFs natively.
+    for (let at = bytes.indexOf(10, from); at !== -1; at = bytes.indexOf(10, at + 1)) if (at === from || bytes[at - 1] === 10) return at + 1
+    return -1
+  }
+  let lineStart = true
+  const length = bytes.length
+  for (let i = from; i < length; i++) {
+    const byte = bytes[i]
+    if (byte !== 10 && byte !== 13) {
+      lineStart = false
+      continue
+    }
+    if (byte === 13 && bytes[i + 1] === 10) i++
+    if (lineStart) return i + 1
+    lineStart = true
+  }
+  return -1
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length)
+  out.set(a, 0)
+  out.set(b, a.length)
+  return out
+}
+
+/** The given ranges of `bytes`, one after the other. */
+function join(bytes: Uint8Array, ranges: ReadonlyArray<[number, number]>): Uint8Array {
+  if (ranges.length === 1) return bytes.subarray(ranges[0]![0], ranges[0]![1])
+  let length = 0
+  for (const [from, to] of ranges) length += to - from
+  const out = new Uint8Array(length)
+  let at = 0
+  for (const [from, to] of ranges) {
+    out.set(bytes.subarray(from, to), at)
+    at += to - from
+  }
+  return out
 }
 
 /** {@link createRelayStep} as a stream stage over `body` (the body itself when there is nothing to do). */

@@ -310,7 +310,7 @@ export async function sendUpstream(options: SendOptions): Promise<SendResult> {
     let error: GatewayError
     try {
       key = keyFor(route, directKey)
-      const context: UpstreamContext = { providerId: provider.id, key, baseURL: provider.baseURL, config: provider.config, signal: controller.signal }
+      const context: UpstreamContext = { providerId: provider.id, key, baseURL: provider.baseURL, config: provider.config, signal: controller.signal, fetch: fetcher }
       const built = options.build(context)
       const extra = provider.config.network_config?.extra_headers
       const merged = extra ? { ...built, headers: { ...built.headers, ...extra } } : built

@@ -23,24 +23,31 @@ export class SseParser {
   /** Parses a chunk; returns the events it completed. */
   feed(chunk: string, out: SseEvent[] = []): SseEvent[] {
     let text = chunk
-    if (this.pendingCR && text.startsWith('\n')) text = text.slice(1)
+    if (this.pendingCR && text.charCodeAt(0) === 10) text = text.slice(1)
     this.pendingCR = false
-    this.buffer += text
+    const buffer = this.buffer.length > 0 ? this.buffer + text : text
     let start = 0
-    const buffer = this.buffer
-    const length = buffer.length
-    for (let i = 0; i < length; i++) {
-      const char = buffer.charCodeAt(i)
-      if (char !== 10 && char !== 13) continue
-      this.line(buffer.slice(start, i), out)
-      if (char === 13) {
-        if (i + 1 < length) {
-          if (buffer.charCodeAt(i + 1) === 10) i++
-        } else {
-          this.pendingCR = true
-        }
+    if (buffer.indexOf('\r') === -1) {
+      // LF-only text (what every provider sends): jump from line end to line end natively.
+      for (let end = buffer.indexOf('\n'); end !== -1; end = buffer.indexOf('\n', start)) {
+        this.line(buffer, start, end, out)
+        start = end + 1
       }
-      start = i + 1
+    } else {
+      const length = buffer.length
+      for (let i = 0; i < length; i++) {
+        const char = buffer.charCodeAt(i)
+        if (char !== 10 && char !== 13) continue
+        this.line(buffer, start, i, out)
+        if (char === 13) {
+          if (i + 1 < length) {
+            if (buffer.charCodeAt(i + 1) === 10) i++
+          } else {
+            this.pendingCR = true
+          }
+        }
+        start = i + 1
+      }
     }
     this.buffer = start === 0 ? buffer : buffer.slice(start)
     return out
@@ -48,41 +55,38 @@ export class SseParser {
 
   /** Ends the stream; an unterminated last event is dispatched as browsers do not, but proxies must. */
   end(out: SseEvent[] = []): SseEvent[] {
-    if (this.buffer.length > 0) this.line(this.buffer, out)
+    if (this.buffer.length > 0) this.line(this.buffer, 0, this.buffer.length, out)
     this.buffer = ''
     this.dispatch(out)
     return out
   }
 
-  private line(line: string, out: SseEvent[]): void {
-    if (line.length === 0) return this.dispatch(out)
-    if (line.charCodeAt(0) === 58) return // ':' comment
-    const colon = line.indexOf(':')
-    const field = colon === -1 ? line : line.slice(0, colon)
-    let value = colon === -1 ? '' : line.slice(colon + 1)
-    if (value.charCodeAt(0) === 32) value = value.slice(1)
+  /** One line, `text[start, end)`, read in place (no copy of the line itself). */
+  private line(text: string, start: number, end: number, out: SseEvent[]): void {
+    if (start === end) return this.dispatch(out)
+    if (text.charCodeAt(start) === 58) return // ':' comment
+    let colon = text.indexOf(':', start)
+    if (colon === -1 || colon > end) colon = end
+    let valueStart = colon + 1
+    if (valueStart < end && text.charCodeAt(valueStart) === 32) valueStart++
+    const value = colon === end ? '' : text.slice(valueStart, end)
     this.sawField = true
-    switch (field) {
-      case 'data':
-        this.data.push(value)
-        break
-      case 'event':
-        this.event = value
-        break
-      case 'id':
-        if (!value.includes('\0')) this.id = value
-        break
-      default:
-        break // 'retry' and unknown fields are ignored
+    const fieldLength = colon - start
+    if (fieldLength === 4 && text.startsWith('data', start)) this.data.push(value)
+    else if (fieldLength === 5 && text.startsWith('event', start)) this.event = value
+    else if (fieldLength === 2 && text.startsWith('id', start)) {
+      if (!value.includes('\0')) this.id = value
     }
+    // 'retry' and unknown fields are ignored
   }
 
   private dispatch(out: SseEvent[]): void {
     if (!this.sawField) return
-    if (this.data.length > 0 || this.event !== undefined) {
-      out.push({ event: this.event, data: this.data.join('\n'), id: this.id })
+    const { data } = this
+    if (data.length > 0 || this.event !== undefined) {
+      out.push({ event: this.event, data: data.length === 1 ? data[0]! : data.join('\n'), id: this.id })
     }
-    this.data = []
+    data.length = 0
     this.event = undefined
     this.sawField = false
   }

@@ -2,19 +2,21 @@ import type { Context } from 'hono'
 import type { Storage } from 'unstorage'
 import type { Config } from './config.js'
 import { GatewayError, toGatewayError } from './errors.js'
+import type { ChatRequest } from './ir/chat.js'
 import type { StreamEvent } from './ir/stream-event.js'
 import type { Usage } from './ir/usage.js'
 import type { Warning } from './ir/warning.js'
 import type { Logger } from './log.js'
-import type { Operation, OperationTypes, SurfaceDefinition, UpstreamContext } from './provider.js'
+import { codecOf, type Operation, type OperationTypes, type SurfaceDefinition, type TokenCount, type UpstreamContext } from './provider.js'
 import type { HookRunner } from './hooks.js'
-import type { RequestContext } from './plugin.js'
+import type { ForwardedCall, RequestContext } from './plugin.js'
 import { clientClosed, isTargetFault, markTargetFault, resolveModel, sendUpstream, type RegisteredProvider, type Route } from './router.js'
 import { answerHeaders, createAccounting, extraFields, type CallState } from './pipeline/accounting.js'
 import { createBodyReader } from './pipeline/body.js'
 import { catchStreamFailures, guardUpstream } from './pipeline/guard.js'
 import { directKeyOf, forwardableHeaders } from './pipeline/headers.js'
 import { runForward } from './pipeline/forward.js'
+import { runCountTokens } from './pipeline/count-tokens.js'
 import { runPassthrough } from './pipeline/passthrough.js'
 import { eventsFromResponse } from './pipeline/replay.js'
 import { canFallBack, fallbackChain, pickRouteTarget } from './pipeline/targets.js'
@@ -40,8 +42,12 @@ export interface RenderContext {
 export interface PassthroughSpec {
   /** Path below the dialect's API root ("/chat/completions"). */
   path: string
-  /** The body to send: the caller's, with the model replaced (and stream usage requested when `injectUsage`). */
-  body(model: string, injectUsage: boolean): string
+  /**
+   * The body to send: the caller's, with the model replaced (and stream usage requested when
+   * `injectUsage`). Bytes for bodies that are not text (a multipart upload, sent with its own
+   * `content-type` in `headers`).
+   */
+  body(model: string, injectUsage: boolean): string | Uint8Array
   /** The caller asked for usage in the stream itself. */
   wantsStreamUsage: boolean
   /** Usage from a response body (JSON text) or one SSE `data:` payload. */
@@ -64,6 +70,11 @@ export interface PassthroughSpec {
    * stream idle timeout). Without it a generic `event: error` frame is sent.
    */
   streamError?(error: GatewayError): string
+  /**
+   * Relay the answer as it arrives, whatever its content type (binary audio), instead of reading a
+   * non-stream answer whole. An answer that breaks off then ends the caller's body with an error.
+   */
+  relay?: boolean
 }
 
 /** One model-routed call, described by a surface. */
@@ -79,6 +90,8 @@ export interface SurfaceCall<Op extends Operation> {
   /** IR events -> SSE bytes in this dialect. */
   renderStream?(events: ReadableStream<StreamEvent>, context: RenderContext): ReadableStream<Uint8Array>
   passthrough?: PassthroughSpec
+  /** How error messages name this call (`POST /images/generations`); default the operation. */
+  label?: string
 }
 
 /** Non-model calls forwarded to a same-dialect provider (GET /responses/{id} ...). */
@@ -93,6 +106,36 @@ export interface ForwardCall {
   contentType?: string
   /** Protocol headers for the upstream (override the provider's defaults), as in `PassthroughSpec.headers`. */
   headers?: Record<string, string>
+  /**
+   * Usage the call consumed, read from its (2xx) answer, for `afterUpstream` and `onFinish`: only
+   * for a call that generates. Leave it out for one that reads a stored object (a stored response
+   * reports the usage of the call that made it, which was accounted then). When set and a plugin
+   * wants usage, the answer is read whole before it is sent.
+   */
+  usageFrom?(text: string): Usage | undefined
+}
+
+/** A token count asked of a provider of another dialect than the caller's (see `SurfaceHost.countTokens`). */
+export interface CountTokensCall {
+  /** Model as the caller wrote it (may carry a provider prefix). */
+  model: string
+  /** The caller's path below the surface's API root (`/models/openai/gpt-4o-mini:countTokens`), for `ctx.forwarded`. */
+  path: string
+  /** Caller body -> IR chat request, with the target's model name. Throws GatewayError(400) on bad input. */
+  toIR(model: string): ChatRequest
+  /** The count -> the answer's JSON in this dialect. */
+  render(count: TokenCount, context: RenderContext): unknown
+}
+
+/** What a request context is made from (`createContext`). */
+export interface ContextCall {
+  operation: Operation
+  model: string
+  stream: boolean
+  /** The caller's parsed JSON body; default: the one `readJson` read for this request, if any. */
+  body?: Record<string, unknown>
+  /** For a forwarded call: method and path (`ctx.forwarded`). */
+  forwarded?: ForwardedCall
 }
 
 /** Where a model name routes, without calling anything. */
@@ -113,10 +156,18 @@ export interface SurfaceHost {
   readJson(c: Context): Promise<Record<string, unknown>>
   /** The exact text a body returned by `readJson` was parsed from. */
   rawBody(body: Record<string, unknown>): string
+  /** Reads a body of any content type (a multipart upload) as bytes, enforcing the size limit; 400/413 on bad input. */
+  readBytes(c: Context): Promise<Uint8Array>
   /** Runs a model-routed call through hooks, router and provider. */
   handle<Op extends Operation>(c: Context, call: SurfaceCall<Op>): Promise<Response>
   /** Forwards a non-model request to a same-dialect provider unchanged. */
   forward(c: Context, call: ForwardCall): Promise<Response>
+  /**
+   * Counts the input tokens of a request at a provider of another dialect, through its
+   * `upstream.countTokens` codec (a 400 naming the provider when it has none). A same-dialect
+   * target takes `forward` instead, with the caller's body.
+   */
+  countTokens(c: Context, call: CountTokensCall): Promise<Response>
   /** Models the gateway can serve for this surface, as `provider/model`. */
   listModels(): Array<{ id: string; provider: string }>
   /**
@@ -157,9 +208,10 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
   const accounting = createAccounting(hooks)
   const deps = { hooks, accounting, fetch: options.fetch, pickHeaders }
 
-  const { readJson, rawBody, fallbacksOf } = createBodyReader(config)
+  // Forwarded calls find their body by request: kept only when a hook they run can read it.
+  const { readJson, rawBody, fallbacksOf, readBytes, bodyOf } = createBodyReader(config, { bodyByRequest: hooks.has.onRequest || hooks.has.afterUpstream || hooks.has.onFinish })
 
-  function createContext(c: Context, call: { operation: Operation; model: string; stream: boolean }): RequestContext {
+  function createContext(c: Context, call: ContextCall): RequestContext {
     return {
       id: nextRequestId(),
       surface: dialect,
@@ -178,6 +230,9 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
       warnings: [],
       startedAt: performance.now(),
       route: undefined,
+      // The parsed object itself (a model call's, else the one `readJson` read for this request): no copy.
+      body: call.body ?? bodyOf(c.req.raw),
+      forwarded: call.forwarded,
     }
   }
 
@@ -205,7 +260,7 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
 
       if (hooks.has.beforeUpstream) {
         const hit = await hooks.beforeUpstream(ctx, { operation: call.operation, body: call.body, ir })
-        if (hit) return renderIR(ctx, call, state, hit.response as OperationTypes[Op]['response'])
+        if (hit) return 'http' in hit ? answerAsIs(ctx, state, hit.http) : renderIR(ctx, call, state, hit.response as OperationTypes[Op]['response'])
       }
 
       const directKey = allowDirectKeys ? directKeyOf(c.req.raw.headers) : undefined
@@ -273,6 +328,10 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
     }
 
     const invoke = definition.invoke?.[call.operation] as Invoke | undefined
+    const codec = codecOf(definition, call.operation)
+    if (!invoke && !codec) {
+      throw markTargetFault(new GatewayError({ status: 400, code: 'invalid_request', type: 'invalid_request_error', message: `[${route.provider.id}] provider does not support ${call.label ?? call.operation}`, provider: route.provider.id, retryable: false }))
+    }
     const request = ir()
     if (invoke) {
       state.attempts++
@@ -282,11 +341,8 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
         : renderIR(ctx, call, state, result as OperationTypes[Op]['response'])
     }
 
-    const codec = definition.upstream?.[call.operation]
-    if (!codec) {
-      throw markTargetFault(new GatewayError({ status: 400, code: 'invalid_request', type: 'invalid_request_error', message: `[${route.provider.id}] provider does not support ${call.operation}`, provider: route.provider.id, retryable: false }))
-    }
-    if (call.stream && !codec.stream) {
+    // No invoke: the codec exists (checked above).
+    if (call.stream && !codec!.stream) {
       throw markTargetFault(new GatewayError({ status: 400, code: 'invalid_request', type: 'invalid_request_error', param: 'stream', message: `[${route.provider.id}] provider does not support streaming ${call.operation}`, provider: route.provider.id, retryable: false }))
     }
     const sent = await sendUpstream({
@@ -296,7 +352,7 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
       fetch: options.fetch,
       tally: state,
       build(context) {
-        const built = codec.request(request as never, context)
+        const built = codec!.request(request as never, context)
         if (built.warnings) for (const warning of built.warnings) if (!ctx.warnings.includes(warning)) ctx.warnings.push(warning)
         const forwarded = pickHeaders(c.req.raw.headers)
         return forwarded ? { ...built, headers: { ...forwarded, ...built.headers } } : built
@@ -305,7 +361,7 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
     if (call.stream) {
       sent.done()
       const body = guardUpstream(sent, { provider: route.provider.id, idleMs: route.provider.streamIdleMs, signal: c.req.raw.signal })
-      return renderEvents(ctx, call, state, codec.stream!(body, sent.context))
+      return renderEvents(ctx, call, state, codec!.stream!(body, sent.context))
     }
     let json: unknown
     try {
@@ -316,7 +372,23 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
     } finally {
       sent.settle()
     }
-    return renderIR(ctx, call, state, codec.response(json, sent.context) as OperationTypes[Op]['response'])
+    return renderIR(ctx, call, state, codec!.response(json, sent.context) as OperationTypes[Op]['response'])
+  }
+
+  /** A plugin's ready HTTP answer (`{ http }` from `beforeUpstream`): sent as is, with the request id; only `onFinish` sees it. */
+  function answerAsIs(ctx: RequestContext, state: CallState, response: Response): Response {
+    let answer = response
+    if (!answer.headers.has('x-request-id')) {
+      try {
+        answer.headers.set('x-request-id', ctx.id)
+      } catch {
+        // Immutable headers (a Response taken from fetch): copy once, then set.
+        answer = new Response(answer.body, answer)
+        answer.headers.set('x-request-id', ctx.id)
+      }
+    }
+    accounting.finish(ctx, state, { status: answer.status, usage: undefined, error: undefined, firstByteMs: undefined, aborted: false })
+    return answer
   }
 
   function renderContext(ctx: RequestContext, call: { model: string }): RenderContext {
@@ -350,6 +422,8 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
     return new Response(body, { status: 200, headers: { ...answerHeaders(ctx, state, 'text/event-stream; charset=utf-8'), 'cache-control': 'no-cache' } })
   }
 
+  const countTokens = (c: Context, call: CountTokensCall) => runCountTokens({ ...deps, providers, defaultProvider: surface.defaultProvider, allowDirectKeys, createContext, renderError }, c, call)
+
   const forward = (c: Context, call: ForwardCall) => runForward({ ...deps, providers, dialect, defaultProvider: surface.defaultProvider, allowDirectKeys, createContext, renderError }, c, call)
 
   function listModels(): Array<{ id: string; provider: string }> {
@@ -369,7 +443,7 @@ export function createSurfaceHost(options: HostOptions): SurfaceHost {
     return { provider: route.provider.id, model: route.model, dialect: route.provider.definition.dialect }
   }
 
-  return { config, log, readJson, rawBody, handle, forward, listModels, resolve }
+  return { config, log, readJson, rawBody, readBytes, handle, forward, countTokens, listModels, resolve }
 }
 
 export type { Route }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { cassette, chunkLines, fixtureText, frameDataEvents, frameTypedEvents, splitSseEvents, TRANSFER_HEADERS } from './fixtures.js'
 import { validateOpenAIRequest } from './openapi.js'
+import { formSpecErrors, mediaReply, readForm, type MockForm } from './openai-media.js'
 
 /**
  * A stand-in for api.openai.com/v1 that replays recorded wire data from
@@ -18,6 +19,11 @@ import { validateOpenAIRequest } from './openapi.js'
  *   use OpenAI's error shape with messages written here; the 429 body is the recorded
  *   `insufficient_quota` error (which OpenAI sends with 429) plus a `retry-after` header.
  *
+ * Images, audio and moderations (no recording exists) answer with the spec's own examples and
+ * media made in `openai-media.ts`, which says how each is synthesized; multipart uploads are read
+ * with the platform's FormData parser and their fields validated against the spec's
+ * `multipart/form-data` schemas.
+ *
  * Every request is recorded and its body validated against the official OpenAPI spec.
  */
 
@@ -31,6 +37,10 @@ export interface RecordedRequest {
   headers: Record<string, string>
   /** The body bytes as text, exactly as received. */
   rawBody: string
+  /** The body bytes exactly as received (uploads are not text). */
+  rawBytes: Uint8Array
+  /** A `multipart/form-data` body, read: its text fields and files. */
+  form: MockForm | undefined
   /** The parsed JSON body; undefined when there is none or it is not JSON. */
   json: any
   /** OpenAPI operation the request matched (`createChatCompletion` ...). */
@@ -79,8 +89,8 @@ export const RATE_LIMIT_RETRY_AFTER = '7'
 interface Reply {
   status: number
   headers: Record<string, string>
-  /** A whole body, or SSE events written one per write. */
-  body: string | string[]
+  /** A whole body (text or bytes), or SSE events written one per write. */
+  body: string | string[] | Uint8Array
   eventDelayMs?: number
 }
 
@@ -232,6 +242,14 @@ function storedResponses(): Map<string, string> {
   return stored
 }
 
+/**
+ * The `input_tokens` the mock's `/responses/input_tokens` answers for a body (synthesized: no
+ * recording exists; a deterministic function of the counted members, so tests can predict it).
+ */
+export function mockInputTokenCount(body: any): number {
+  return Math.ceil(JSON.stringify([body?.instructions ?? null, body?.input ?? null, body?.tools ?? null]).length / 4)
+}
+
 // ---- Errors and routing -------------------------------------------------------------------
 
 function errorForModel(model: unknown): Reply | undefined {
@@ -255,15 +273,18 @@ function modelList(): string {
   return JSON.stringify({ object: 'list', data: ids.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'system' })) })
 }
 
-function route(method: string, path: string, body: any, stored: Map<string, string>): Reply {
+function route(method: string, path: string, body: any, stored: Map<string, string>, form?: MockForm): Reply {
   const notFound = (message: string) => ({ status: 404, headers: JSON_TYPE, body: openAIError(message, 'invalid_request_error') })
   if (method === 'POST') {
-    const error = errorForModel(body?.model)
-    if (error && /^\/v1\/(chat\/completions|completions|embeddings|responses)$/.test(path)) return error
+    const error = errorForModel(body?.model ?? form?.fields.model)
+    if (error && /^\/v1\/(chat\/completions|completions|embeddings|responses|images\/\w+|audio\/\w+|moderations)$/.test(path)) return error
+    const media = path.startsWith('/v1/') ? mediaReply(path.slice(3), body, form) : undefined
+    if (media) return media
     if (path === '/v1/chat/completions') return chatReply(body)
     if (path === '/v1/completions') return completionReply(body)
     if (path === '/v1/embeddings') return embeddingsReply(body)
     if (path === '/v1/responses') return responsesReply(body)
+    if (path === '/v1/responses/input_tokens') return { status: 200, headers: JSON_TYPE, body: JSON.stringify({ object: 'response.input_tokens', input_tokens: mockInputTokenCount(body) }) }
   }
   if (method === 'GET' && path === '/v1/models') return { status: 200, headers: JSON_TYPE, body: modelList() }
   const responseId = /^\/v1\/responses\/([^/]+)$/.exec(path)?.[1]
@@ -280,11 +301,11 @@ function route(method: string, path: string, body: any, stored: Map<string, stri
 
 // ---- Server -------------------------------------------------------------------------------
 
-function readBody(request: IncomingMessage): Promise<string> {
+function readBody(request: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     request.on('data', (chunk: Buffer) => chunks.push(chunk))
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    request.on('end', () => resolve(Buffer.concat(chunks)))
     request.on('error', reject)
   })
 }
@@ -301,7 +322,7 @@ const pause = (ms: number) => new Promise<void>((resolve) => (ms > 0 ? setTimeou
 
 async function send(response: ServerResponse, reply: Reply): Promise<void> {
   response.writeHead(reply.status, reply.headers)
-  if (typeof reply.body === 'string') {
+  if (typeof reply.body === 'string' || reply.body instanceof Uint8Array) {
     response.end(reply.body)
     return
   }
@@ -325,7 +346,8 @@ export async function startMockOpenAI(): Promise<MockOpenAI> {
     try {
       const url = new URL(request.url ?? '/', 'http://mock')
       const method = (request.method ?? 'GET').toUpperCase()
-      const rawBody = await readBody(request)
+      const rawBytes = await readBody(request)
+      const rawBody = rawBytes.toString('utf8')
       let json: unknown
       try {
         json = rawBody.length > 0 ? JSON.parse(rawBody) : undefined
@@ -333,8 +355,14 @@ export async function startMockOpenAI(): Promise<MockOpenAI> {
         json = undefined
       }
       const headers = headersOf(request)
-      const checked = validateOpenAIRequest(method, url.pathname, json, headers['content-type'], rawBody.length > 0)
-      const recorded: RecordedRequest = { method, path: url.pathname, query: url.search, headers, rawBody, json, operationId: checked.operationId, specErrors: checked.errors, outcome: 'pending' }
+      const multipart = /^multipart\/form-data/i.test(headers['content-type'] ?? '')
+      let form: MockForm | undefined
+      let formError: string | undefined
+      if (multipart) form = await readForm(new Uint8Array(rawBytes), headers['content-type']!).catch((error: Error) => ((formError = error.message), undefined))
+      const checked = form
+        ? formSpecErrors(method, url.pathname, form)
+        : multipart ? { operationId: undefined, errors: [`the multipart body could not be read: ${formError}`] } : validateOpenAIRequest(method, url.pathname, json, headers['content-type'], rawBody.length > 0)
+      const recorded: RecordedRequest = { method, path: url.pathname, query: url.search, headers, rawBody, rawBytes: new Uint8Array(rawBytes), form, json, operationId: checked.operationId, specErrors: checked.errors, outcome: 'pending' }
       requests.push(recorded)
       response.once('close', () => {
         recorded.outcome = response.writableFinished ? 'finished' : 'aborted'
@@ -355,11 +383,15 @@ export async function startMockOpenAI(): Promise<MockOpenAI> {
         await send(response, { status: 401, headers: JSON_TYPE, body: openAIError(message, 'invalid_request_error') })
         return
       }
-      if (method === 'POST' && json === undefined) {
+      if (multipart && !form) {
+        await send(response, { status: 400, headers: JSON_TYPE, body: openAIError('Could not parse multipart form', 'invalid_request_error') })
+        return
+      }
+      if (method === 'POST' && json === undefined && !form) {
         await send(response, { status: 400, headers: JSON_TYPE, body: openAIError('We could not parse the JSON body of your request.', 'invalid_request_error') })
         return
       }
-      await send(response, route(method, url.pathname, json, stored))
+      await send(response, route(method, url.pathname, json, stored, form))
     } catch (error) {
       if (!response.headersSent) response.writeHead(500, JSON_TYPE)
       response.end(openAIError(`mock failure: ${(error as Error).message}`, 'server_error'))

@@ -23,12 +23,26 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 interface Operation {
   operationId?: string
   requestBody?: { content?: Record<string, { schema?: Json }> }
+  /** Documentation metadata; `examples[].response` holds the spec's example answers. */
+  'x-oaiMeta'?: { examples?: unknown }
+}
+
+/** The parts of the spec document the tests read. */
+export interface SpecDocument {
+  paths: Record<string, Record<string, Operation>>
+  components: { schemas: Record<string, Json> }
 }
 
 export interface SpecOperation {
   operationId: string
   /** Validates a parsed JSON body; undefined when the operation takes no JSON body. */
   validate: ((body: unknown) => string[]) | undefined
+  /**
+   * Validates the fields of a `multipart/form-data` body (text values as sent, files as any
+   * string, `name[]` fields as arrays); undefined when the operation takes no multipart body.
+   * Text values are coerced to the schema's types first, as the API reads them.
+   */
+  validateForm: ((fields: Record<string, unknown>) => string[]) | undefined
 }
 
 export interface OpenAPIValidator {
@@ -85,13 +99,28 @@ function pathMatcher(template: string): RegExp {
   return new RegExp(`^${escaped}$`)
 }
 
-function createValidator(): OpenAPIValidator {
-  const spec = parse(readFileSync(SPEC_URL, 'utf8')) as { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Json> } }
-  const ajv = new Ajv2020({ strict: false, allErrors: true, logger: false, validateFormats: true })
+let document: SpecDocument | undefined
+
+/** The parsed spec (read once per test worker): for the validator and for the spec's example answers. */
+export function openAPIDocument(): SpecDocument {
+  return (document ??= parse(readFileSync(SPEC_URL, 'utf8')) as SpecDocument)
+}
+
+function createAjv(schemas: Json, options: { coerceTypes?: boolean } = {}): Ajv2020 {
+  const ajv = new Ajv2020({ strict: false, allErrors: true, logger: false, validateFormats: true, ...options })
   // CommonJS default export: under NodeNext the callable is on `.default`.
   const addFormats = ((formats as unknown as { default?: typeof formats }).default ?? formats) as unknown as (ajv: Ajv2020) => void
   addFormats(ajv)
-  ajv.addSchema({ $id: BASE_ID, components: { schemas: normalizeEach(spec.components.schemas as Json) } } as object)
+  ajv.addSchema({ $id: BASE_ID, components: { schemas } } as object)
+  return ajv
+}
+
+function createValidator(): OpenAPIValidator {
+  const spec = openAPIDocument()
+  const schemas = normalizeEach(spec.components.schemas as Json)
+  const ajv = createAjv(schemas)
+  // Multipart values arrive as text: a second instance coerces them to the schema's types.
+  let formAjv: Ajv2020 | undefined
 
   const routes = Object.entries(spec.paths).map(([template, operations]) => ({
     template,
@@ -103,14 +132,15 @@ function createValidator(): OpenAPIValidator {
   routes.sort((a, b) => Number(b.literal) - Number(a.literal))
 
   const compiled = new Map<string, ValidateFunction | undefined>()
-  function validatorFor(operation: Operation): ValidateFunction | undefined {
-    const id = operation.operationId ?? ''
+  function validatorFor(operation: Operation, contentType = 'application/json'): ValidateFunction | undefined {
+    const id = `${operation.operationId ?? ''} ${contentType}`
     if (compiled.has(id)) return compiled.get(id)
-    const schema = operation.requestBody?.content?.['application/json']?.schema
+    const schema = operation.requestBody?.content?.[contentType]?.schema
     let validate: ValidateFunction | undefined
     if (schema && typeof schema === 'object' && !Array.isArray(schema)) {
       const ref = (schema as { $ref?: string }).$ref
-      validate = ajv.compile(ref ? { $ref: `${BASE_ID}${ref}` } : { $id: `${BASE_ID}/op/${id}`, ...(normalize(schema) as object) })
+      const target = contentType === 'application/json' ? ajv : (formAjv ??= createAjv(schemas, { coerceTypes: true }))
+      validate = target.compile(ref ? { $ref: `${BASE_ID}${ref}` } : { $id: `${BASE_ID}/op/${encodeURIComponent(id)}`, ...(normalize(schema) as object) })
     }
     compiled.set(id, validate)
     return validate
@@ -124,9 +154,12 @@ function createValidator(): OpenAPIValidator {
         const operation = route.operations[lower]
         if (!operation) continue
         const validate = validatorFor(operation)
+        const validateForm = validatorFor(operation, 'multipart/form-data')
         return {
           operationId: operation.operationId ?? `${lower} ${route.template}`,
           validate: validate ? (body) => (validate(body) ? [] : summarize(validate.errors)) : undefined,
+          // Coercion rewrites the object it checks: it gets a copy.
+          validateForm: validateForm ? (fields) => (validateForm({ ...fields }) ? [] : summarize(validateForm.errors)) : undefined,
         }
       }
       return undefined
@@ -155,4 +188,17 @@ export function validateOpenAIRequest(method: string, path: string, body: unknow
   }
   if (body === undefined) return { operationId: operation.operationId, errors: ['body is not valid JSON'] }
   return { operationId: operation.operationId, errors: operation.validate(body) }
+}
+
+/**
+ * Validates the fields of a `multipart/form-data` request the way api.openai.com would read them
+ * (`path` below the host, `/v1/images/edits`). `fields` maps each part name to its text (files to
+ * any string; `name[]` parts gathered into an array under `name`). Returns the problems found.
+ */
+export function validateOpenAIForm(method: string, path: string, fields: Record<string, unknown>): { operationId: string | undefined; errors: string[] } {
+  const relative = path.replace(/^\/v1(?=\/)/, '').split('?')[0]!
+  const operation = openAPIValidator().operation(method, relative)
+  if (!operation) return { operationId: undefined, errors: [`no operation ${method.toUpperCase()} ${relative} in the OpenAI spec`] }
+  if (!operation.validateForm) return { operationId: operation.operationId, errors: [`${operation.operationId} takes no multipart/form-data body`] }
+  return { operationId: operation.operationId, errors: operation.validateForm(fields) }
 }

@@ -65,7 +65,8 @@ export function createAccounting(hooks: HookRunner): Accounting {
           end(false)
         },
         cancel() {
-          end(true)
+          // The caller went away, unless the body failed (an upstream break on a relay without an error frame).
+          end(outcome.error() === undefined)
         },
       } as Transformer<Uint8Array, Uint8Array> & { cancel(): void }),
     )

@@ -11,9 +11,18 @@ export interface BodyReader {
   rawBody(body: Record<string, unknown>): string
   /** The request-level `fallbacks` of a body read by `readJson`, when it had one. */
   fallbacksOf(body: Record<string, unknown>): string[] | undefined
+  /** Reads a body of any content type (multipart uploads) as bytes, enforcing the size limit; 400/413 on bad input. */
+  readBytes(c: Context): Promise<Uint8Array>
+  /** The object `readJson` parsed for this request (`c.req.raw`), if it read one: hooks see it as `ctx.body`. */
+  bodyOf(request: Request): Record<string, unknown> | undefined
 }
 
-export function createBodyReader(config: Config): BodyReader {
+/**
+ * `bodyByRequest`: remember each parsed body by its request, for `bodyOf` (the context of a
+ * forwarded call). Only when a hook can read it there; otherwise `bodyOf` answers undefined.
+ */
+export function createBodyReader(config: Config, options: { bodyByRequest?: boolean } = {}): BodyReader {
+  const byRequest = options.bodyByRequest === true
   const maxBodyBytes = config.client.max_request_body_size_mb * 1024 * 1024
   const tooLarge = `request body is larger than ${config.client.max_request_body_size_mb} MB`
   const fail = (status: number, message: string, code = 'invalid_request') =>
@@ -21,6 +30,8 @@ export function createBodyReader(config: Config): BodyReader {
   /** Raw text of each parsed body, so passthrough can splice instead of re-serializing. */
   const rawBodies = new WeakMap<object, string>()
   const requestFallbacks = new WeakMap<object, string[]>()
+  /** Each request's parsed body, for the context of calls that do not carry it (forwarded ones). */
+  const bodies = new WeakMap<Request, Record<string, unknown>>()
 
   async function readJson(c: Context): Promise<Record<string, unknown>> {
     const length = Number(c.req.header('content-length') ?? 0)
@@ -48,12 +59,29 @@ export function createBodyReader(config: Config): BodyReader {
       text = JSON.stringify(record)
     }
     rawBodies.set(record, text)
+    if (byRequest) bodies.set(c.req.raw, record)
     return record
+  }
+
+  async function readBytes(c: Context): Promise<Uint8Array> {
+    const length = Number(c.req.header('content-length') ?? 0)
+    if (length > maxBodyBytes) throw fail(413, tooLarge, 'payload_too_large')
+    let bytes: Uint8Array
+    try {
+      bytes = new Uint8Array(await c.req.arrayBuffer())
+    } catch (error) {
+      throw fail(400, `could not read the request body: ${(error as Error).message}`)
+    }
+    if (bytes.length > maxBodyBytes) throw fail(413, tooLarge, 'payload_too_large')
+    if (bytes.length === 0) throw fail(400, 'request body is empty')
+    return bytes
   }
 
   return {
     readJson,
+    readBytes,
     rawBody: (body) => rawBodies.get(body) ?? JSON.stringify(body),
     fallbacksOf: (body) => requestFallbacks.get(body),
+    bodyOf: (request) => bodies.get(request),
   }
 }

@@ -4,7 +4,7 @@ import type { HookRunner } from '../hooks.js'
 import type { Usage } from '../ir/usage.js'
 import type { RequestContext } from '../plugin.js'
 import { createRelayStep } from '../relay.js'
-import { sendUpstream, type Route } from '../router.js'
+import { sendUpstream, type Route, type SendResult } from '../router.js'
 import { formatSse } from '../sse.js'
 import type { PassthroughSpec } from '../surface-host.js'
 import { answerHeaders, extraFields, type Accounting, type CallState } from './accounting.js'
@@ -68,7 +68,7 @@ export async function runPassthrough(deps: PassthroughDeps, c: Context, ctx: Req
     fetch: deps.fetch,
     tally: state,
     build(context) {
-      const target = route.provider.definition.upstream!.passthrough!(spec.path, context)
+      const target = route.provider.definition.upstream!.passthrough!(spec.path, context, route.model)
       const forwarded = deps.pickHeaders(c.req.raw.headers)
       const headers = forwarded || spec.headers ? { ...forwarded, ...target.headers, ...spec.headers } : target.headers
       return { url: target.url, method: 'POST', headers, body }
@@ -77,7 +77,9 @@ export async function runPassthrough(deps: PassthroughDeps, c: Context, ctx: Req
   const provider = route.provider.id
   const contentType = sent.response.headers.get('content-type') ?? (call.stream ? 'text/event-stream' : 'application/json')
   const wantsUsage = hooks.has.afterUpstream || hooks.has.onFinish
-  if (!call.stream || !contentType.startsWith('text/event-stream')) {
+  const eventStream = contentType.startsWith('text/event-stream')
+  if (spec.relay && !eventStream) return relayBody(deps, ctx, state, sent, route, contentType, signal)
+  if (!call.stream || !eventStream) {
     // Read whole (as bytes, never parsed): the status can still become a 502 when the upstream's
     // JSON is cut off, and a body that stalls or breaks is an error response, not a broken 200.
     // The request timeout covers the read.
@@ -118,4 +120,17 @@ export async function runPassthrough(deps: PassthroughDeps, c: Context, ctx: Req
   const usage: () => Usage | undefined = step ? step.usage : () => undefined
   const outgoing = accounting.observe(ctx, state, relayed, { status: sent.response.status, usage, error: () => failure })
   return new Response(outgoing, { status: sent.response.status, headers: { ...answerHeaders(ctx, state, contentType), 'cache-control': 'no-cache' } })
+}
+
+/**
+ * A same-dialect answer relayed as it arrives, bytes unread (binary audio): watched for upstream
+ * silence like a stream; one that breaks off errors the caller's body (no frame can be appended to
+ * bytes of an unknown format). Nothing in it is usage.
+ */
+function relayBody(deps: PassthroughDeps, ctx: RequestContext, state: CallState, sent: SendResult, route: Route, contentType: string, signal: AbortSignal): Response {
+  sent.done()
+  let failure: GatewayError | undefined
+  const relayed = guardUpstream(sent, { provider: route.provider.id, idleMs: route.provider.streamIdleMs, signal, onError: (error) => (failure = error) })
+  const outgoing = deps.accounting.observe(ctx, state, relayed, { status: sent.response.status, usage: () => undefined, error: () => failure })
+  return new Response(outgoing, { status: sent.response.status, headers: answerHeaders(ctx, state, contentType) })
 }

@@ -16,6 +16,12 @@ describe('parseServeArgs', () => {
     expect(parseServeArgs(['--port', '1'], { PORT: '3000' }).port).toBe(1)
   })
 
+  it('takes --redis, else $SWITCHYARD_REDIS_URL', () => {
+    expect(parseServeArgs(['--redis', 'redis://127.0.0.1:6379/2']).redis).toBe('redis://127.0.0.1:6379/2')
+    expect(parseServeArgs([], { SWITCHYARD_REDIS_URL: 'rediss://cache:6380' }).redis).toBe('rediss://cache:6380')
+    expect(parseServeArgs([]).redis).toBeUndefined()
+  })
+
   it('takes --help and -h', () => {
     expect(parseServeArgs(['-h']).help).toBe(true)
     expect(parseServeArgs(['--help']).help).toBe(true)
@@ -29,6 +35,7 @@ describe('parseServeArgs', () => {
     [['--port', '70000'], '--port must be a port number, got "70000"'],
     [['--port', '8080x'], '--port must be a port number, got "8080x"'],
     [['--workers', '0'], '--workers must be a whole number of processes (1 or more), got "0"'],
+    [['--redis', 'localhost:6379'], '--redis must be a redis:// or rediss:// URL, got "localhost:6379"'],
   ])('refuses %j', (argv, message) => {
     expect(() => parseServeArgs(argv)).toThrow(new UsageError(message))
   })

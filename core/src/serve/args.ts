@@ -16,6 +16,12 @@ export interface ServeArgs {
   dataDir: string
   /** `--workers N`: processes serving the same port. Default 1 (no supervisor). */
   workers: number
+  /**
+   * `--redis URL` (or `$SWITCHYARD_REDIS_URL`): keep shared state (storage, budgets, rate limits,
+   * jobs) in this Redis, as config `storage: { type: "redis", url }` would. Undefined = the config's
+   * `storage`, else the file store.
+   */
+  redis: string | undefined
   /** `--help` / `-h`. */
   help: boolean
 }
@@ -25,18 +31,19 @@ export class UsageError extends Error {
   override name = 'UsageError'
 }
 
-const VALUE_FLAGS = ['config', 'port', 'host', 'data-dir', 'workers'] as const
+const VALUE_FLAGS = ['config', 'port', 'host', 'data-dir', 'workers', 'redis'] as const
 type ValueFlag = (typeof VALUE_FLAGS)[number]
 
 /** The `--help` text for a runtime's command. */
 export function serveUsage(command: string): string {
-  return `Usage: ${command} [--config FILE] [--port 8080] [--host 127.0.0.1] [--data-dir DIR] [--workers N]
+  return `Usage: ${command} [--config FILE] [--port 8080] [--host 127.0.0.1] [--data-dir DIR] [--workers N] [--redis URL]
 
   --config FILE    config.json (default: $SWITCHYARD_CONFIG, else providers from OPENAI_API_KEY, ANTHROPIC_API_KEY ...)
   --port N         port to listen on (default $PORT, else 8080; 0 = any free port)
   --host ADDR      address to bind (default 127.0.0.1; 0.0.0.0 for all interfaces)
   --data-dir DIR   file store directory (default ./.switchyard)
   --workers N      serve from N processes sharing the port (default 1; see docs/runtimes.md)
+  --redis URL      shared state in Redis for several instances (default $SWITCHYARD_REDIS_URL; see docs/configuration.md)
   --help           this text`
 }
 
@@ -44,6 +51,19 @@ function parseInteger(flag: string, raw: string, min: number, max: number, what:
   const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN
   if (!Number.isSafeInteger(value) || value < min || value > max) throw new UsageError(`--${flag} must be ${what}, got "${raw}"`)
   return value
+}
+
+/** A `redis://` or `rediss://` URL, checked; undefined stays undefined. */
+function parseRedisUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined
+  let url: URL | undefined
+  try {
+    url = new URL(raw)
+  } catch {
+    url = undefined
+  }
+  if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:')) throw new UsageError(`--redis must be a redis:// or rediss:// URL, got "${raw}"`)
+  return raw
 }
 
 /**
@@ -73,6 +93,7 @@ export function parseServeArgs(argv: readonly string[], env: Readonly<Record<str
     host: values.host || '127.0.0.1',
     dataDir: values['data-dir'] || '.switchyard',
     workers: parseInteger('workers', values.workers ?? '1', 1, 1024, 'a whole number of processes (1 or more)'),
+    redis: parseRedisUrl(values.redis ?? (env.SWITCHYARD_REDIS_URL || undefined)),
     help,
   }
 }

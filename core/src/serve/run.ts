@@ -1,13 +1,15 @@
 import type { Storage } from 'unstorage'
-import { configFromEnv, parseConfig, type Config, type ProxyConfig } from '../config.js'
+import type { AtomicStore, SharedState, SharedStateModule } from '../atomic.js'
+import { configFromEnv, parseConfig, type Config, type ProxyConfig, type StorageConfig } from '../config.js'
 import { createGateway, type Gateway } from '../gateway.js'
-import { loadExtensions } from '../load.js'
+import { isMissingPackage, loadExtensions } from '../load.js'
+import type { PluginDefinition } from '../plugin.js'
 import { createLogger, type Logger, type LogLevel } from '../log.js'
 import { parseServeArgs, serveUsage, UsageError, type ServeArgs } from './args.js'
 import { superviseWorkers, type ShutdownSignal, type WorkerProcess } from './supervise.js'
 
 /** Provider packages every runtime loads: their surfaces serve even when not configured. */
-export const BUILTIN_PROVIDERS = ['openai', 'anthropic', 'mock'] as const
+export const BUILTIN_PROVIDERS = ['openai', 'anthropic', 'gemini', 'mock'] as const
 
 /** How long a stopping server lets in-flight requests finish before it cuts them (ms). */
 export const SHUTDOWN_GRACE_MS = 10_000
@@ -43,19 +45,93 @@ export async function readConfig(options: { config?: unknown; path?: string; env
   return { config: configFromEnv(env), source: 'environment' }
 }
 
-/** Loads the packages the config names (plus the built-in providers) and builds a ready gateway. */
+/** The package that enforces the config's `governance` block. */
+export const GOVERNANCE_PACKAGE = '@switchyard/plugin-governance'
+
+/** The package that provides a `storage.type` backend: `storage.package`, else `@switchyard/plugin-<type>`. */
+export function sharedStatePackage(storage: StorageConfig): string {
+  return storage.package ?? `@switchyard/plugin-${storage.type}`
+}
+
+/** Storage and counters of a `storage` config block, from its package (loaded by name, never imported by the core). */
+export async function openSharedState(storage: StorageConfig, options: { logger: Logger; importModule?: (specifier: string) => Promise<unknown> }): Promise<SharedState> {
+  const name = sharedStatePackage(storage)
+  const load = options.importModule ?? ((specifier: string) => import(specifier))
+  let module: Partial<SharedStateModule>
+  try {
+    module = (await load(name)) as Partial<SharedStateModule>
+  } catch (error) {
+    const hint = isMissingPackage(error, name) ? ` (install it: npm install ${name})` : ''
+    throw new Error(`storage.type "${storage.type}": cannot load package "${name}"${hint}: ${(error as Error).message}`)
+  }
+  if (typeof module.createSharedState !== 'function') throw new Error(`storage.type "${storage.type}": package "${name}" has no createSharedState export`)
+  return module.createSharedState({ url: storage.url, prefix: storage.prefix, log: options.logger })
+}
+
+/**
+ * The governance plugin when the config has a `governance` block and does not list the plugin
+ * itself (a listed entry, enabled or not, is the user's choice of place and state).
+ */
+async function governanceFor(config: Config, plugins: readonly PluginDefinition[], importModule?: (specifier: string) => Promise<unknown>): Promise<PluginDefinition | undefined> {
+  if ((config as { governance?: unknown }).governance === undefined) return undefined
+  if (config.plugins.some((entry) => entry.name === GOVERNANCE_PACKAGE) || plugins.some((plugin) => plugin.name === GOVERNANCE_PACKAGE)) return undefined
+  const load = importModule ?? ((specifier: string) => import(specifier))
+  let module: unknown
+  try {
+    module = await load(GOVERNANCE_PACKAGE)
+  } catch (error) {
+    throw new Error(`the config has a governance block, but package "${GOVERNANCE_PACKAGE}" cannot be loaded: ${(error as Error).message}`)
+  }
+  const exported = (module as { default?: unknown }).default ?? module
+  const plugin = (typeof exported === 'function' ? (exported as (options: unknown) => PluginDefinition)(undefined) : exported) as PluginDefinition
+  if (!plugin || typeof plugin !== 'object' || typeof plugin.hooks !== 'object') throw new Error(`package "${GOVERNANCE_PACKAGE}" does not export a plugin`)
+  return { ...plugin, name: GOVERNANCE_PACKAGE }
+}
+
+/**
+ * Loads the packages the config names (plus the built-in providers) and builds a ready gateway.
+ * With a `storage` block the shared backend replaces the runtime's store (which is disposed);
+ * with a `governance` block the governance plugin runs first, before the listed plugins.
+ */
 export async function buildGateway(options: {
   config: Config
   storage: Storage
+  /** Exact counters; default: from the config's `storage` backend, else in memory. */
+  atomic?: AtomicStore
   logger: Logger
   fetch?: typeof fetch
   /** The runtime's proxy transport for providers with `proxy_config` (see `GatewayOptions.fetchFor`). */
   fetchFor?: (providerId: string, proxy: ProxyConfig) => typeof fetch
   importModule?: (specifier: string) => Promise<unknown>
 }): Promise<Gateway> {
-  const { providers, plugins } = await loadExtensions(options.config, { builtins: BUILTIN_PROVIDERS, importModule: options.importModule })
-  const gateway = createGateway({ config: options.config, providers, plugins, storage: options.storage, logger: options.logger, fetch: options.fetch, fetchFor: options.fetchFor })
-  await gateway.ready
+  let storage = options.storage
+  let atomic = options.atomic
+  if (options.config.storage) {
+    const shared = await openSharedState(options.config.storage, { logger: options.logger, importModule: options.importModule })
+    await storage.dispose()
+    storage = shared.storage
+    atomic = shared.atomic
+  }
+  const release = async () => {
+    if (storage === options.storage) return
+    await storage.dispose().catch(() => undefined)
+    await atomic?.close().catch(() => undefined)
+  }
+  let gateway: Gateway
+  try {
+    const { providers, plugins } = await loadExtensions(options.config, { builtins: BUILTIN_PROVIDERS, importModule: options.importModule })
+    const governance = await governanceFor(options.config, plugins, options.importModule)
+    gateway = createGateway({ config: options.config, providers, plugins: governance ? [governance, ...plugins] : plugins, storage, atomic, logger: options.logger, fetch: options.fetch, fetchFor: options.fetchFor })
+  } catch (error) {
+    await release()
+    throw error
+  }
+  try {
+    await gateway.ready
+  } catch (error) {
+    await gateway.close().catch(() => undefined)
+    throw error
+  }
   return gateway
 }
 
@@ -126,6 +202,8 @@ export interface ServeHost {
   importModule?(specifier: string): Promise<unknown>
   /** Upstream transport through a provider's `proxy_config`; absent: such a config fails at start. */
   fetchFor?(providerId: string, proxy: ProxyConfig): typeof fetch
+  /** Upstream transport for every provider without `proxy_config` (default: the global `fetch`). */
+  fetch?: typeof fetch
   listen(handler: FetchHandler, options: { port: number; host: string; reusePort: boolean }): Promise<ListeningServer>
   /** Calls `handler` on SIGTERM and on SIGINT. */
   onSignal(handler: (signal: ShutdownSignal) => void): void
@@ -164,6 +242,11 @@ export async function runServer(host: ServeHost): Promise<void> {
   } catch (error) {
     return fail(1, `${host.command}: ${(error as Error).message}`)
   }
+  // --redis / $SWITCHYARD_REDIS_URL: shared state in Redis, whatever the config's own storage says.
+  if (args.redis) loaded.config.storage = { type: 'redis', url: args.redis, prefix: loaded.config.storage?.prefix ?? 'switchyard:' }
+  if (workers && !loaded.config.storage && (loaded.config as { governance?: unknown }).governance !== undefined) {
+    log.warn('governance with --workers keeps budgets and rate limits per process; use --redis (or config storage) so they hold across workers')
+  }
 
   if (workers?.role === 'primary') {
     const port = args.port === 0 && workers.freePort ? await workers.freePort(args.host) : args.port
@@ -174,7 +257,7 @@ export async function runServer(host: ServeHost): Promise<void> {
   let gateway: Gateway
   let server: ListeningServer
   try {
-    gateway = await buildGateway({ config: loaded.config, storage: host.createStorage(host.resolvePath(args.dataDir)), logger: log, importModule: host.importModule, fetchFor: host.fetchFor && ((id, proxy) => host.fetchFor!(id, proxy)) })
+    gateway = await buildGateway({ config: loaded.config, storage: host.createStorage(host.resolvePath(args.dataDir)), logger: log, importModule: host.importModule, fetch: host.fetch, fetchFor: host.fetchFor && ((id, proxy) => host.fetchFor!(id, proxy)) })
     const handler = host.env.SWITCHYARD_DEBUG_WORKER === '1' ? exposeWorker(gateway.fetch, host.pid) : gateway.fetch
     server = await host.listen(handler, { port: args.port, host: args.host, reusePort: workers !== undefined })
   } catch (error) {

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { GatewayError } from '../errors.js'
 import type { StreamEvent } from '../ir/stream-event.js'
-import type { Operation, OperationTypes, ProviderDefinition, UpstreamContext } from '../provider.js'
+import { codecOf, type Operation, type OperationTypes, type ProviderDefinition, type UpstreamContext } from '../provider.js'
 
 export { runPluginContract, contractDialect } from './plugin-contract.js'
 export type { PluginContractOptions, ContractDialect, ContractGatewayInput, ContractCheck } from './plugin-contract.js'
 export { contractProvider, CONTRACT_PROVIDER_ID } from './contract-provider.js'
+export { runAtomicStoreContract } from './atomic-contract.js'
+export type { AtomicStoreContractOptions } from './atomic-contract.js'
 
 /** A recorded upstream answer, decoded by the provider under test. */
 export interface ResponseFixture {
@@ -131,7 +133,7 @@ export function runProviderContract(options: ProviderContractOptions): void {
   const skipped = new Set(options.skip?.flatMap((entry) => entry.tests) ?? [])
   const context = testUpstreamContext(provider.id)
   const codec = (operation: Operation) => {
-    const found = provider.upstream?.[operation]
+    const found = codecOf(provider, operation)
     if (!found) throw new Error(`provider ${provider.id} has no ${operation} codec`)
     return found as { response(json: unknown, context: UpstreamContext): unknown; stream?(body: ReadableStream<Uint8Array>, context: UpstreamContext): ReadableStream<StreamEvent> }
   }

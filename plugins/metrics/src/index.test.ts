@@ -3,7 +3,7 @@ import mock from '@switchyard/provider-mock'
 import openai from '@switchyard/provider-openai'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseSamples, samplesOf, valueOf, type Sample } from './exposition.test-support.js'
-import createMetricsPlugin from './index.js'
+import createMetricsPlugin, { COST_STATE } from './index.js'
 
 const gateways: Gateway[] = []
 afterEach(async () => {
@@ -90,6 +90,33 @@ describe('GET /metrics', () => {
     expect(samplesOf(samples, 'switchyard_fallbacks_total')).toEqual([])
   })
 
+  it('adds up the cost the governance plugin leaves in switchyard:cost, and counts unpriced requests apart', async () => {
+    // Stands in for the governance plugin: a price for `echo`, none for `unknown`.
+    const pricing = {
+      name: 'pricing-probe',
+      hooks: {
+        afterUpstream(ctx: { model: string | undefined; state: Map<string, unknown> }) {
+          ctx.state.set(COST_STATE, ctx.model === 'echo' ? { usd: 0.25, priced: true } : { usd: undefined, priced: false })
+        },
+      },
+    }
+    const plugin = createMetricsPlugin({ models: ['mock/unknown'] })
+    const gateway = createGateway({
+      config: parseConfig({ providers: { mock: { keys: [{ value: 'unused', models: ['echo'] }] } }, plugins: [{ name: plugin.name, config: { models: ['mock/unknown'] } }] }),
+      providers: [openai, mock],
+      plugins: [pricing, plugin],
+      logger: silentLogger,
+    })
+    gateways.push(gateway)
+    await gateway.ready
+    for (const model of ['mock/echo', 'mock/echo', 'mock/unknown']) await (await chat(gateway, model)).text()
+    const samples = await counted(gateway, 3)
+    expect(valueOf(samples, 'switchyard_cost_usd_total', { provider: 'mock', model: 'echo' })).toBe(0.5)
+    expect(valueOf(samples, 'switchyard_unpriced_requests_total', { provider: 'mock', model: 'unknown' })).toBe(1)
+    expect(samplesOf(samples, 'switchyard_cost_usd_total', { model: 'unknown' })).toEqual([])
+    expect(samplesOf(samples, 'switchyard_unpriced_requests_total', { model: 'echo' })).toEqual([])
+  })
+
   it('speaks the Prometheus text format, with help and type lines for every metric', async () => {
     const { gateway } = await start()
     await (await chat(gateway, 'mock/echo')).text()
@@ -104,6 +131,8 @@ describe('GET /metrics', () => {
       ['switchyard_errors_total', 'counter'],
       ['switchyard_retries_total', 'counter'],
       ['switchyard_fallbacks_total', 'counter'],
+      ['switchyard_cost_usd_total', 'counter'],
+      ['switchyard_unpriced_requests_total', 'counter'],
       ['switchyard_provider_in_flight', 'gauge'],
       ['switchyard_provider_queue_depth', 'gauge'],
       ['switchyard_provider_keys_cooling', 'gauge'],

@@ -5,7 +5,7 @@ import { resolveOptions } from './options.js'
 export type { MetricsOptions, ResolvedMetricsOptions } from './options.js'
 export { resolveOptions, DEFAULT_DURATION_BUCKETS, DEFAULT_TTFT_BUCKETS } from './options.js'
 export type { GatewayMetrics } from './metrics.js'
-export { createMetrics } from './metrics.js'
+export { createMetrics, COST_STATE } from './metrics.js'
 export { toLabelName, headerLabelsOf, knownModelsOf, OTHER, NONE, MAX_HEADER_VALUE } from './labels.js'
 
 /** Compares without stopping at the first difference, so response times do not leak the token. */

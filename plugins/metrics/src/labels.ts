@@ -66,7 +66,8 @@ export function headerLabelValues(labels: readonly HeaderLabel[], headers: Heade
 
 /**
  * Every `provider/model` the config names: the models of each provider's keys, the routing
- * rules' targets and fallbacks, and `extra` (the plugin's `models` option).
+ * rules' targets and fallbacks, the models virtual keys allow by name, and `extra` (the plugin's
+ * `models` option).
  */
 export function knownModelsOf(config: Config, extra: readonly string[]): Set<string> {
   const known = new Set<string>(extra)
@@ -84,6 +85,17 @@ export function knownModelsOf(config: Config, extra: readonly string[]): Set<str
         }
       }
       if (Array.isArray(rule?.fallbacks)) for (const fallback of rule.fallbacks) if (typeof fallback === 'string' && fallback.includes('/')) known.add(fallback)
+    }
+  }
+  // The models virtual keys allow by name (governance provider configs; `*` names none).
+  const keys = (config as { governance?: { virtual_keys?: unknown } }).governance?.virtual_keys
+  if (Array.isArray(keys)) {
+    for (const key of keys as Array<{ provider_configs?: unknown }>) {
+      if (!Array.isArray(key?.provider_configs)) continue
+      for (const entry of key.provider_configs as Array<{ provider?: unknown; allowed_models?: unknown }>) {
+        if (typeof entry?.provider !== 'string' || !Array.isArray(entry.allowed_models)) continue
+        for (const model of entry.allowed_models) if (typeof model === 'string' && model !== '*') known.add(`${entry.provider}/${model}`)
+      }
     }
   }
   return known

@@ -35,6 +35,12 @@ describe('labels', () => {
     expect(() => headerLabelsOf(['__x'])).toThrow(/reserved/)
   })
 
+  it('knows the models virtual keys allow by name (not `*`)', () => {
+    const withKeys = { ...config, governance: { virtual_keys: [{ provider_configs: [{ provider: 'anthropic', allowed_models: ['claude-haiku-4-5', '*'] }, { provider: 'bogus' }] }] } } as typeof config
+    expect(knownModelsOf(withKeys, []).has('anthropic/claude-haiku-4-5')).toBe(true)
+    expect(knownModelsOf(withKeys, []).has('anthropic/*')).toBe(false)
+  })
+
   it('knows the models of key lists, routing rule targets and fallbacks, and the models option', () => {
     const known = knownModelsOf(config, ['mock/echo'])
     expect([...known].sort()).toEqual(['anthropic/claude-sonnet-4', 'mock/echo', 'openai/gpt-4o', 'openai/gpt-4o-mini', 'openai/o3'])

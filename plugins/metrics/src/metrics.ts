@@ -3,6 +3,9 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { createCappedLabel, createModelLabel, headerLabelsOf, headerLabelValues, knownModelsOf, NONE, OTHER, type HeaderLabel } from './labels.js'
 import type { ResolvedMetricsOptions } from './options.js'
 
+/** `ctx.state` key under which the governance plugin leaves `{ usd, priced }` of a request. */
+export const COST_STATE = 'switchyard:cost'
+
 /** Error codes of the gateway (`GatewayError.code`); anything else is counted as `other`. */
 const ERROR_CODES: ReadonlySet<string> = new Set([
   'invalid_request', 'authentication', 'permission', 'not_found', 'payload_too_large', 'rate_limit', 'budget_exceeded',
@@ -82,6 +85,19 @@ export function createMetrics(config: Config, context: PluginSetupContext, optio
     registers,
   })
 
+  const cost = new Counter({
+    name: 'switchyard_cost_usd_total',
+    help: 'What the requests cost in USD (from the governance price table), by provider and model. Requests whose model has no price are not in it: see switchyard_unpriced_requests_total.',
+    labelNames: ['provider', 'model', ...extra],
+    registers,
+  })
+  const unpriced = new Counter({
+    name: 'switchyard_unpriced_requests_total',
+    help: 'Answered requests whose model has no price, so their cost is unknown (never counted as $0), by provider and model.',
+    labelNames: ['provider', 'model', ...extra],
+    registers,
+  })
+
   // Gauges are read from the router when Prometheus scrapes, never updated per request.
   const perProvider = (name: string, help: string, field: keyof ProviderStats) =>
     new Gauge({
@@ -139,6 +155,14 @@ export function createMetrics(config: Config, context: PluginSetupContext, optio
         add(labels, 'cached', usage.cachedInputTokens)
         add(labels, 'cache_write', usage.cacheWriteInputTokens)
         add(labels, 'reasoning', usage.reasoningTokens)
+      }
+      // The governance plugin leaves the request's cost here (switchyard:cost) after the upstream answered.
+      const spent = ctx.state?.get(COST_STATE) as { usd?: unknown; priced?: unknown } | undefined
+      if (spent && !summary.error) {
+        const labels: Record<string, string> = { provider, model }
+        for (const name of extra) labels[name] = base[name]!
+        if (spent.priced === false) unpriced.inc(labels)
+        else if (typeof spent.usd === 'number' && Number.isFinite(spent.usd) && spent.usd > 0) cost.inc(labels, spent.usd)
       }
       const error = summary.error
       if (error) {

@@ -42,6 +42,15 @@ describe('activationOf', () => {
     expect(activationOf(ctx({ body: { metadata: { customer: 'acme' } } })).metadata).toEqual({ customer: 'acme' })
     expect(activationOf(ctx({ body: { metadata: ['not', 'an', 'object'] } })).metadata).toEqual({})
   })
+
+  it('body is the context body itself (never a copy), {} without one; stream and operation as the context says', () => {
+    const body = { model: 'gpt-4o', metadata: { tier: 'gold' } }
+    const activation = activationOf(ctx({ body, stream: true, operation: 'responses' }))
+    expect(activation.body).toBe(body)
+    expect(activation.metadata).toBe(body.metadata)
+    expect(activation).toMatchObject({ stream: true, operation: 'responses' })
+    expect(activationOf(ctx()).body).toEqual({})
+  })
 })
 
 describe('splitModel', () => {

@@ -14,10 +14,11 @@ const idOf = (value: unknown): string => {
   return typeof id === 'string' ? id : ''
 }
 
-/** The request body's `metadata` object, when the core hands hooks the parsed body. */
+const EMPTY: Readonly<Record<string, unknown>> = Object.freeze({})
+
+/** The request body's `metadata` object (OpenAI's `metadata`, Anthropic's `metadata.user_id` ...), or `{}`. */
 function metadataOf(ctx: HookContext): Record<string, unknown> {
-  const body = (ctx as HookContext & { body?: unknown }).body
-  const metadata = (body as { metadata?: unknown } | undefined)?.metadata
+  const metadata = ctx.body?.metadata
   return typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata) ? (metadata as Record<string, unknown>) : {}
 }
 
@@ -29,7 +30,7 @@ export function splitModel(model: string): { provider: string; name: string } {
 
 /**
  * The activation for one request. `headers` and `metadata` are built on first use, so rules
- * that never read them cost nothing for them.
+ * that never read them cost nothing for them; `body` is the parsed request itself, never copied.
  */
 export function activationOf(ctx: HookContext): Activation {
   let headers: Record<string, string> | undefined
@@ -48,6 +49,9 @@ export function activationOf(ctx: HookContext): Activation {
     get metadata() {
       return (metadata ??= metadataOf(ctx))
     },
+    body: ctx.body ?? EMPTY,
+    stream: ctx.stream,
+    operation: ctx.operation,
     virtual_key: idOf(ctx.state.get(VIRTUAL_KEY_STATE)),
     team: idOf(ctx.state.get(TEAM_STATE)),
     surface: ctx.surface,

@@ -76,7 +76,8 @@ export function createRoutingRules(input?: unknown, dependencies: RoutingRulesDe
     },
     hooks: {
       onRequest(ctx) {
-        if (rules.length === 0) return
+        // A forwarded call (GET /responses/{id} ...) names its provider itself: nothing to route.
+        if (rules.length === 0 || ctx.forwarded) return
         const decision = decide(activationOf(ctx), ctx.log)
         if (!decision) return
         ctx.route = decision.route

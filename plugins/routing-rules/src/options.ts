@@ -22,8 +22,9 @@ export interface RoutingRule {
   /** Higher runs first among rules of the same scope. Default 0. */
   priority?: number
   /**
-   * A CEL expression (https://cel.dev) over `model`, `provider`, `headers`, `metadata`,
-   * `virtual_key`, `team` and `surface` that must yield `true` for the rule to apply.
+   * A CEL expression (https://cel.dev) over `model`, `provider`, `headers`, `metadata`, `body`,
+   * `stream`, `operation`, `virtual_key`, `team` and `surface` that must yield `true` for the rule
+   * to apply (docs/routing-rules.md lists what each holds).
    */
   when: string
   /** Where a matching request goes: one target is drawn by weight. */

@@ -10,6 +10,9 @@ const activation = (fields: Partial<Activation> = {}): Activation => ({
   provider: 'openai',
   headers: {},
   metadata: {},
+  body: {},
+  stream: false,
+  operation: 'chat',
   virtual_key: '',
   team: '',
   surface: 'openai',
@@ -24,7 +27,7 @@ async function setUp(rules: RoutingRule[], random?: () => number) {
   const warnings: Array<{ message: string; fields?: Record<string, unknown> }> = []
   const log: Logger = { ...silentLogger, warn: (message, fields) => void warnings.push({ message, fields }) }
   const plugin = createRoutingRules({ rules }, { random })
-  await plugin.setup({ log, config: {} as PluginSetupContext['config'], options: { rules }, storage: undefined as unknown as PluginSetupContext['storage'], stats: () => ({ providers: {} }), atomic: createMemoryAtomicStore(), dispatch: async () => new Response(null, { status: 501 }) })
+  await plugin.setup({ log, config: {} as PluginSetupContext['config'], options: { rules }, storage: undefined as unknown as PluginSetupContext['storage'], stats: () => ({ providers: {} }), atomic: createMemoryAtomicStore(), dispatch: async () => new Response(null, { status: 501 }), admit: () => Promise.reject(new Error('not used')), send: () => Promise.reject(new Error('not used')) })
   return { plugin, warnings, log }
 }
 
@@ -71,6 +74,20 @@ describe('expressions', () => {
     expect(await matching(rules, { metadata: { customer: { plan: 'enterprise' }, priority: 8, beta: true } })).toBe('meta')
     expect(await matching(rules, { metadata: { customer: { plan: 'free' }, priority: 8, beta: true } })).toBeUndefined()
     expect(await matching(rules, { metadata: {} })).toBeUndefined()
+  })
+
+  it('body, stream and operation: the parsed request, read in place', async () => {
+    const long = rule('long-chats', 'operation == "chat" && !stream && size(body.messages) > 2 && body.max_tokens >= 4096')
+    const messages = [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }, { role: 'user', content: 'c' }]
+    expect(await matching([long], { body: { messages, max_tokens: 8192 } })).toBe('long-chats')
+    expect(await matching([long], { body: { messages, max_tokens: 8192 }, stream: true })).toBeUndefined()
+    expect(await matching([long], { body: { messages, max_tokens: 8192 }, operation: 'responses' })).toBeUndefined()
+    expect(await matching([long], { body: { messages: messages.slice(1), max_tokens: 8192 } })).toBeUndefined()
+    // A field the body does not have fails the expression: the rule does not match.
+    expect(await matching([long], { body: { messages } })).toBeUndefined()
+    const user = rule('anthropic-user', 'has(body.metadata) && body.metadata.user_id.startsWith("gold-")')
+    expect(await matching([user], { body: { metadata: { user_id: 'gold-42' } } })).toBe('anthropic-user')
+    expect(await matching([user], { body: {} })).toBeUndefined()
   })
 
   it('virtual_key and team are variables too', async () => {

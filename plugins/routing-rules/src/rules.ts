@@ -11,6 +11,12 @@ export interface Activation {
   headers: Record<string, string>
   /** The request body's `metadata` object, or `{}`. */
   metadata: Record<string, unknown>
+  /** The whole request body as parsed JSON (the surface's dialect), or `{}`. */
+  body: Readonly<Record<string, unknown>>
+  /** The caller asked for a stream. */
+  stream: boolean
+  /** The operation: `chat`, `completions`, `embeddings`, `responses`, `rerank`, `imageGenerations` ... */
+  operation: string
   /** The virtual key the request authenticated with, or `''`. */
   virtual_key: string
   /** The team of that virtual key, or `''`. */
@@ -30,6 +36,9 @@ export const VARIABLES: Readonly<Record<keyof Activation, string>> = {
   provider: 'string',
   headers: 'map<string, string>',
   metadata: 'map<string, dyn>',
+  body: 'map<string, dyn>',
+  stream: 'bool',
+  operation: 'string',
   virtual_key: 'string',
   team: 'string',
   surface: 'string',

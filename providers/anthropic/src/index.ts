@@ -1,4 +1,5 @@
 import { defineProvider, type ChatRequest, type ChatResponse, type OperationCodec, type UpstreamContext, type Warning } from '@switchyard/core'
+import { parseCountTokensResponse, toCountTokensBody } from './count-tokens.js'
 import { parseAnthropicError } from './errors.js'
 import { parseMessagesResponse, toMessagesBody } from './messages.js'
 import { parseMessagesStream } from './stream.js'
@@ -38,6 +39,15 @@ export default defineProvider({
   upstream: {
     chat: messagesCodec,
     responses: messagesCodec,
+    // Token counts for callers of other dialects (the /genai surface's countTokens).
+    countTokens: {
+      request(request, context) {
+        const warnings: Warning[] = []
+        const body = toCountTokensBody(request, warnings)
+        return { url: `${context.baseURL}/messages/count_tokens`, headers: anthropicHeaders(context), body: JSON.stringify(body), warnings }
+      },
+      response: (json) => ({ inputTokens: parseCountTokensResponse(json) }),
+    },
     error: (status, body, headers, context) => parseAnthropicError(status, body, headers, context),
     passthrough: (path, context) => ({ url: `${context.baseURL}${path}`, headers: anthropicHeaders(context) }),
   },

@@ -1,4 +1,4 @@
-import { defineProvider, type Warning } from '@switchyard/core'
+import { defineProvider, GatewayError, type Warning } from '@switchyard/core'
 import {
   parseChatResponse, parseChatStream, parseCompletionResponse, parseCompletionStream, parseEmbeddingsResponse, parseOpenAIError,
   parseResponsesResponse, parseResponsesStream, toChatBody, toCompletionBody, toEmbeddingsBody, toResponsesBody,
@@ -16,7 +16,14 @@ import { deploymentURL, resolveAzureCall, v1URL } from './target.js'
  * - Responses API: `{endpoint}/openai/v1/responses`, the deployment in the body's `model`.
  *
  * The body's `model` is the deployment name too (Azure routes deployment URLs by the path).
+ *
+ * Images (generations, edits) and audio (speech, transcriptions, translations) from the `/openai`
+ * surface are forwarded as the caller sent them (multipart uploads byte for byte) to
+ * `{endpoint}/openai/deployments/{deployment}{path}?api-version=…`; there is no IR to translate.
  */
+
+/** Paths forwarded to deployment URLs on the passthrough path. */
+const DEPLOYMENT_PATHS = new Set(['/images/generations', '/images/edits', '/audio/speech', '/audio/transcriptions', '/audio/translations'])
 export default defineProvider({
   id: 'azure',
   spec: 1,
@@ -59,6 +66,14 @@ export default defineProvider({
       stream: (body) => parseResponsesStream(body),
     },
     error: (status, body, headers, context) => parseOpenAIError(status, body, headers, context),
+    passthrough(path, context, model) {
+      if (model === undefined || !DEPLOYMENT_PATHS.has(path)) {
+        throw new GatewayError({ status: 400, code: 'invalid_request', type: 'invalid_request_error', provider: context.providerId, retryable: false, message: `[${context.providerId}] provider does not serve ${path}` })
+      }
+      const call = resolveAzureCall({}, model, context)
+      return { url: deploymentURL(call, path), headers: call.headers }
+    },
+    passthroughOperations: ['imageGenerations', 'imageEdits', 'speech', 'transcriptions', 'translations'],
   },
   surface: azureSurface,
 })

@@ -2,6 +2,7 @@ import { defineProvider, type ChatRequest, type ChatResponse, type OperationCode
 import { parseCohereChatResponse, toCohereChatBody } from './chat.js'
 import { parseCohereEmbedResponse, toCohereEmbedBody } from './embed.js'
 import { parseCohereError } from './errors.js'
+import { parseCohereRerankResponse, toCohereRerankBody } from './rerank.js'
 import { parseCohereStream } from './stream.js'
 
 /** Headers for a Cohere API call: bearer key, JSON (SSE when streaming). */
@@ -24,7 +25,7 @@ const chatCodec: OperationCodec<ChatRequest, ChatResponse> = {
 
 /**
  * Cohere: the v2 chat API (`/v2/chat`: messages with tool calls and results, tools, documents and
- * citations, JSON output, thinking; streamed as typed SSE events) and `/v2/embed`. Its own dialect
+ * citations, JSON output, thinking; streamed as typed SSE events), `/v2/embed` and `/v2/rerank`. Its own dialect
  * (`cohere`): every caller is translated through the IR. Base URL `https://api.cohere.com/v2`.
  */
 export default defineProvider({
@@ -46,6 +47,14 @@ export default defineProvider({
       },
       response: (json) => parseCohereEmbedResponse(json),
     },
+    rerank: {
+      request(request, context) {
+        const warnings: Warning[] = []
+        const body = toCohereRerankBody(request, warnings)
+        return { url: `${context.baseURL}/rerank`, headers: cohereHeaders(context), body: JSON.stringify(body), warnings }
+      },
+      response: (json) => parseCohereRerankResponse(json),
+    },
     error: (status, body, headers, context) => parseCohereError(status, body, headers, context),
   },
 })
@@ -54,6 +63,7 @@ export { toCohereChatBody, parseCohereChatResponse } from './chat.js'
 export { toCohereMessages, type CohereMessages } from './messages.js'
 export { parseCohereStream } from './stream.js'
 export { toCohereEmbedBody, parseCohereEmbedResponse, COHERE_INPUT_TYPES } from './embed.js'
+export { toCohereRerankBody, parseCohereRerankResponse } from './rerank.js'
 export { parseCohereError, scrubCohereSecrets } from './errors.js'
 export { usageFromCohere } from './usage.js'
 export { mapCohereFinishReason } from './finish-reason.js'

@@ -1,4 +1,4 @@
-import { GatewayError, type ChatRequest, type ChatResponse, type EmbeddingsRequest, type EmbeddingsResponse, type OperationCodec, type UpstreamContext, type UpstreamRequest, type Warning } from '@switchyard/core'
+import { GatewayError, type ChatRequest, type ChatResponse, type EmbeddingsRequest, type EmbeddingsResponse, type OperationCodec, type TokenCount, type UpstreamContext, type UpstreamRequest, type Warning } from '@switchyard/core'
 import { parseCountTokensResponse, toCountTokensBody, type CountTokensResult } from './count-tokens.js'
 import { parseBatchEmbedContentsResponse, toBatchEmbedContentsBody } from './embeddings.js'
 import { toGenerateContentBody } from './request.js'
@@ -74,6 +74,17 @@ export function geminiCountTokensRequest(endpoint: GeminiEndpoint, request: Chat
   const warnings: Warning[] = []
   const body = toCountTokensBody(request, geminiModelPath(request.model), warnings)
   return { url: endpoint.url(request.model, 'countTokens', context), headers: endpoint.headers(context), body: JSON.stringify(body), warnings }
+}
+
+/** IR chat <-> `countTokens` at `endpoint` (the provider's `upstream.countTokens`). */
+export function createGeminiCountTokensCodec(endpoint: GeminiEndpoint): OperationCodec<ChatRequest, TokenCount> {
+  return {
+    request: (request, context) => geminiCountTokensRequest(endpoint, request, context),
+    response(json) {
+      const { totalTokens, cachedContentTokenCount } = parseCountTokensResponse(json)
+      return cachedContentTokenCount === undefined ? { inputTokens: totalTokens } : { inputTokens: totalTokens, cachedInputTokens: cachedContentTokenCount }
+    },
+  }
 }
 
 export { parseCountTokensResponse, type CountTokensResult }

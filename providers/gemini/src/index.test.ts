@@ -35,6 +35,19 @@ describe('gemini provider', () => {
       url: 'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse',
       headers: { 'content-type': 'application/json', 'x-goog-api-key': 'sk-contract-test-key-0000' },
     })
+    // A model-routed call from the /genai surface: the routed model goes where the surface left `{model}`.
+    expect(gemini.upstream.passthrough('/{model}:generateContent', context, 'gemini-2.5-pro').url).toBe('https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:generateContent')
+    expect(gemini.upstream.passthrough('/{model}:generateContent', context, 'tunedModels/mine').url).toBe('https://generativelanguage.googleapis.com/v1beta/tunedModels/mine:generateContent')
+    expect(() => gemini.upstream.passthrough('/{model}:generateContent', context, '../files')).toThrow(/not a Gemini model name/)
+  })
+
+  it('counts tokens through upstream.countTokens (the IR codec surfaces of other dialects use)', () => {
+    const codec = gemini.upstream.countTokens
+    const built = codec.request(request, context)
+    expect(built.url).toBe('https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:countTokens')
+    expect(codec.response({ totalTokens: 31, cachedContentTokenCount: 4 }, context)).toEqual({ inputTokens: 31, cachedInputTokens: 4 })
+    expect(codec.response({ totalTokens: 12, promptTokensDetails: [] }, context)).toEqual({ inputTokens: 12 })
+    expect(() => codec.response({ total: 1 }, context)).toThrow(/malformed response/)
   })
 
   it('counts tokens with the whole request (system instruction and tools included)', () => {

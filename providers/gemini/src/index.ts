@@ -1,6 +1,7 @@
 import { defineProvider, type UpstreamContext } from '@switchyard/core'
-import { createGeminiChatCodec, createGeminiEmbeddingsCodec, geminiModelPath, type GeminiEndpoint } from './codec.js'
+import { createGeminiChatCodec, createGeminiCountTokensCodec, createGeminiEmbeddingsCodec, geminiModelPath, type GeminiEndpoint } from './codec.js'
 import { parseGeminiError } from './errors.js'
+import { genaiSurface, MODEL_PLACEHOLDER } from './surface.js'
 
 /** Default base URL of the Gemini API (Google AI Studio keys). */
 export const GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com/v1beta'
@@ -19,9 +20,18 @@ export const geminiEndpoint: GeminiEndpoint = {
 }
 
 /**
+ * A same-dialect path with the routed model in it: the `/genai` surface writes
+ * `/{model}:generateContent` for model-routed calls, and the model's resource name goes there.
+ */
+export function fillModelPath(path: string, model: string | undefined): string {
+  return model === undefined ? path : path.replace(MODEL_PLACEHOLDER, geminiModelPath(model))
+}
+
+/**
  * Gemini (Google AI Studio): `gemini/<model>` calls generativelanguage.googleapis.com
- * (`generateContent`, `streamGenerateContent?alt=sse`, `batchEmbedContents`). Dialect `gemini`:
- * the `/genai` surface forwards same-dialect calls through `passthrough`.
+ * (`generateContent`, `streamGenerateContent?alt=sse`, `batchEmbedContents`, `countTokens`).
+ * Dialect `gemini`: the `/genai` surface (this package's) forwards same-dialect calls through
+ * `passthrough`.
  */
 export default defineProvider({
   id: 'gemini',
@@ -33,13 +43,19 @@ export default defineProvider({
   upstream: {
     chat: createGeminiChatCodec(geminiEndpoint),
     embeddings: createGeminiEmbeddingsCodec(geminiEndpoint),
+    countTokens: createGeminiCountTokensCodec(geminiEndpoint),
     error: (status, body, headers, context) => parseGeminiError(status, body, headers, context),
-    // `path` is below the API root: `/models/gemini-2.5-flash:streamGenerateContent?alt=sse`.
-    passthrough: (path, context) => ({ url: `${context.baseURL}${path}`, headers: geminiHeaders(context) }),
+    // `path` is below the API root: `/models/gemini-2.5-flash:countTokens`, or `/{model}:generateContent`
+    // for a model-routed call (see `fillModelPath`).
+    passthrough: (path: string, context: UpstreamContext, model?: string) => ({ url: `${context.baseURL}${fillModelPath(path, model)}`, headers: geminiHeaders(context) }),
   },
+  surface: genaiSurface,
 })
 
-export { createGeminiChatCodec, createGeminiEmbeddingsCodec, geminiCountTokensRequest, geminiModelPath, checkModelName, type GeminiEndpoint, type GeminiMethod } from './codec.js'
+export { genaiSurface, registerGenAIRoutes, MODEL_PLACEHOLDER } from './surface.js'
+export { replaceModelNames, usageFromGenerateContentData, geminiStreamErrorFrame } from './passthrough.js'
+
+export { createGeminiChatCodec, createGeminiEmbeddingsCodec, createGeminiCountTokensCodec, geminiCountTokensRequest, geminiModelPath, checkModelName, type GeminiEndpoint, type GeminiMethod } from './codec.js'
 export { toGenerateContentBody, thinkingBudgetForEffort, toolNamesOf } from './request.js'
 export { parseGenerateContentRequest, type ParseGenerateContentOptions } from './request-parse.js'
 export { parseGenerateContentResponse, renderGenerateContentResponse } from './response.js'

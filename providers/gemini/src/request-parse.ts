@@ -87,8 +87,9 @@ function parseSystem(system: { parts: unknown[] } & Json): Message {
     if (part.type !== 'text') fail('request', 'systemInstruction accepts text parts only', `systemInstruction.parts[${index}]`)
   })
   const message: Message = { role: 'system', content: parts }
-  const extra = restOf(system, new Set(['parts']))
+  const extra = restOf(system, new Set(['parts', 'role']))
   if (extra || orphans.length > 0) message.extra = { ...extra, ...(orphans.length > 0 && { [PARTS]: orphans }) }
+  if (typeof system.role === 'string') setShape(message, { systemRole: system.role })
   return message
 }
 

@@ -57,7 +57,7 @@ function toContents(messages: readonly Message[], options: EncodeOptions): { sys
       if (bad !== -1) throw GatewayError.badRequest(`Invalid '${path}.content[${bad}]': Gemini system instructions are text only`, `${path}.content[${bad}]`)
       if (contents.length > 0) options.warnings?.push({ type: 'other', message: `${path}: a ${message.role} message inside the conversation was moved to systemInstruction` })
       const parts = partsToGemini(message.content, `${path}.content`, options)
-      if (system === undefined) system = { parts, ...fields }
+      if (system === undefined) system = { parts, ...(shape?.systemRole !== undefined && { role: shape.systemRole }), ...fields }
       else system.parts = [...(system.parts as Json[]), ...parts]
       return
     }

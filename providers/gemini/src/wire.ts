@@ -112,6 +112,11 @@ export interface WireShape {
   responseSchema?: { key: 'responseSchema' | 'responseJsonSchema'; wire: unknown; ir: unknown }
   /** The content had no `role`. */
   noRole?: boolean
+  /**
+   * The `role` a `systemInstruction` carried (`@google/genai` sends `"user"`): meaningless there, so
+   * not an extra another dialect would report, but given back to Gemini.
+   */
+  systemRole?: string
   /** The tool call id was made up by the gateway (Gemini sent none): never put on the wire. */
   syntheticId?: boolean
   /** The function a Gemini `functionResponse` named (used when its call is not in the conversation). */

@@ -111,16 +111,16 @@ describe('presets: identity', () => {
     const operations = Object.fromEntries(Object.entries(presets).map(([id, preset]) => [id, [...preset.upstream!.passthroughOperations!].sort()]))
     expect(operations).toEqual({
       mistral: ['chat', 'embeddings'],
-      groq: ['chat', 'responses'],
+      groq: ['chat', 'responses', 'speech', 'transcriptions', 'translations'],
       deepseek: ['chat'],
-      xai: ['chat', 'responses'],
+      xai: ['chat', 'imageGenerations', 'responses'],
       openrouter: ['chat', 'completions', 'embeddings'],
-      together: ['chat', 'completions', 'embeddings'],
+      together: ['chat', 'completions', 'embeddings', 'imageGenerations', 'rerank', 'speech', 'transcriptions', 'translations'],
       fireworks: ['chat', 'completions', 'embeddings'],
       cerebras: ['chat', 'completions'],
       perplexity: ['chat'],
       huggingface: ['chat'],
-      vllm: ['chat', 'completions', 'embeddings'],
+      vllm: ['chat', 'completions', 'embeddings', 'rerank', 'transcriptions', 'translations'],
       lmstudio: ['chat', 'completions', 'embeddings'],
     })
     // Every preset still answers Responses API callers, through chat completions.

@@ -56,6 +56,14 @@ export interface OpenAICompatibleQuirks {
   promptCacheHitTokens?: boolean
 }
 
+/**
+ * The OpenAI endpoints an upstream serves besides chat completions, by operation: `embeddings`,
+ * `completions`, `responses`, `imageGenerations` (`/images/generations`), `imageEdits`,
+ * `imageVariations`, `speech` (`/audio/speech`), `transcriptions`, `translations`, `moderations`,
+ * `rerank` (`/rerank`, the Cohere/Jina shape that Together and vLLM serve).
+ */
+export type OpenAICompatibleEndpoints = { readonly [K in Exclude<Operation, 'chat'>]?: boolean }
+
 /** Options of {@link defineOpenAICompatible}. */
 export interface OpenAICompatibleOptions {
   /** Provider id (`<id>/<model>`). */
@@ -73,7 +81,7 @@ export interface OpenAICompatibleOptions {
    * the OpenAI surface; `responses` otherwise goes through chat completions (translated), and the
    * others answer 400 naming the provider. Default none.
    */
-  endpoints?: { embeddings?: boolean; completions?: boolean; responses?: boolean }
+  endpoints?: OpenAICompatibleEndpoints
   quirks?: OpenAICompatibleQuirks
   /** Declared capabilities (docs and tools). Default chat, stream, tools. */
   capabilities?: ProviderCapabilities
@@ -241,9 +249,7 @@ export function defineOpenAICompatible(options: OpenAICompatibleOptions): Provid
     return body
   }
   const passthroughOperations: Operation[] = ['chat']
-  if (endpoints.embeddings) passthroughOperations.push('embeddings')
-  if (endpoints.completions) passthroughOperations.push('completions')
-  if (endpoints.responses) passthroughOperations.push('responses')
+  for (const [operation, served] of Object.entries(endpoints) as Array<[Operation, boolean | undefined]>) if (served) passthroughOperations.push(operation)
   const capabilities: ProviderCapabilities = options.capabilities ?? { chat: true, stream: true, tools: true, embeddings: endpoints.embeddings === true, completions: endpoints.completions === true, responses: true }
   return defineProvider({
     id,

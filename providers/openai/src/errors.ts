@@ -1,4 +1,4 @@
-import { codeForStatus, GatewayError, type UpstreamContext } from '@switchyard/core'
+import { codeForStatus, formatSse, GatewayError, type UpstreamContext } from '@switchyard/core'
 
 /** OpenAI's `error.type` for each gateway error code. */
 const TYPE_FOR_CODE: Record<string, string> = {
@@ -79,4 +79,12 @@ export function renderOpenAIError(error: GatewayError): Response {
     status: error.status,
     headers: { 'content-type': 'application/json' },
   })
+}
+
+/**
+ * A stream that fails after it started, as OpenAI reports it: `data: {"error":{...}}` (no `[DONE]`
+ * follows). The SDKs raise an `APIError` for such a frame whatever the stream's event types.
+ */
+export function openAIStreamErrorFrame(error: GatewayError): string {
+  return formatSse(JSON.stringify(toOpenAIErrorBody(error)))
 }

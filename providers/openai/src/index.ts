@@ -1,9 +1,10 @@
-import { defineProvider, type UpstreamContext, type Warning } from '@switchyard/core'
+import { defineProvider, type Operation, type UpstreamContext, type Warning } from '@switchyard/core'
 import { parseChatResponse, toChatBody } from './chat.js'
 import { parseChatStream } from './chat-stream.js'
 import { parseCompletionResponse, parseCompletionStream, toCompletionBody } from './completions.js'
 import { parseEmbeddingsResponse, toEmbeddingsBody } from './embeddings.js'
 import { parseOpenAIError } from './errors.js'
+import { inputTokensCodec } from './input-tokens.js'
 import { parseResponsesResponse, toResponsesBody } from './responses.js'
 import { parseResponsesStream } from './responses-stream.js'
 import { openaiSurface } from './surface.js'
@@ -20,6 +21,12 @@ const json = (context: UpstreamContext, path: string, body: unknown) => ({
   headers: openAIHeaders(context),
   body: JSON.stringify(body),
 })
+
+/**
+ * The operations api.openai.com serves, all forwarded byte for byte from the `/openai` surface.
+ * It has no rerank endpoint: `/rerank` toward `openai` is a 400 naming the provider.
+ */
+export const OPENAI_OPERATIONS: readonly Operation[] = ['chat', 'completions', 'embeddings', 'responses', 'imageGenerations', 'imageEdits', 'imageVariations', 'speech', 'transcriptions', 'translations', 'moderations']
 
 /** OpenAI: the `/openai` surface and the api.openai.com provider. */
 export default defineProvider({
@@ -52,8 +59,11 @@ export default defineProvider({
       response: (body) => parseResponsesResponse(body),
       stream: (body) => parseResponsesStream(body),
     },
+    // Token counts for callers of other dialects (the /genai surface's countTokens).
+    countTokens: inputTokensCodec(openAIHeaders),
     error: (status, body, headers, context) => parseOpenAIError(status, body, headers, context),
     passthrough: (path, context) => ({ url: `${context.baseURL}${path}`, headers: openAIHeaders(context) }),
+    passthroughOperations: OPENAI_OPERATIONS,
   },
   surface: openaiSurface,
 })
@@ -67,7 +77,11 @@ export { parseResponsesStream, renderResponsesStream } from './responses-stream.
 export { parseOpenAIError, renderOpenAIError, toOpenAIErrorBody, scrubSecrets } from './errors.js'
 export { usageFromOpenAI, toOpenAIChatUsage, toOpenAIResponsesUsage } from './usage.js'
 export { passthroughBody } from './passthrough.js'
-export { defineOpenAICompatible, compatibleChatCodec, compatibleHeaders, toCompatibleChatBody, alphanumericId, type OpenAICompatibleOptions, type OpenAICompatibleQuirks, type OpenAICompatibleAuth } from './compatible.js'
+export { toInputTokensBody, parseInputTokensResponse, inputTokensCodec } from './input-tokens.js'
+export { parseRerankRequest, renderRerankResponse } from './rerank.js'
+export { parseMultipart, spliceMultipartValue, boundaryOf, type MultipartForm, type PartRange } from './multipart.js'
+export { openAIStreamErrorFrame } from './errors.js'
+export { defineOpenAICompatible, compatibleChatCodec, compatibleHeaders, toCompatibleChatBody, alphanumericId, type OpenAICompatibleOptions, type OpenAICompatibleQuirks, type OpenAICompatibleAuth, type OpenAICompatibleEndpoints } from './compatible.js'
 export type { ChatBodyOptions, ChatResponseOptions } from './chat.js'
 export type { ChatMessageOptions } from './chat-messages.js'
 /** OpenAI-compatible presets by id (mistral, groq, deepseek ...): the gateway loads `providers.<id>` from here when no package of its own exists. */

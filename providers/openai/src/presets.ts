@@ -57,12 +57,14 @@ export const mistral = defineOpenAICompatible({
  *   Groq validates message members strictly (not verified for `reasoning_content`).
  * - `max_completion_tokens` (docs; `max_tokens` is deprecated). Groq also serves the Responses
  *   API (docs), so `/responses` callers are forwarded.
+ * - Audio: Whisper transcriptions and translations and text-to-speech at OpenAI's paths (docs,
+ *   speech-to-text and text-to-speech guides): forwarded.
  */
 export const groq = defineOpenAICompatible({
   id: 'groq',
   baseURL: 'https://api.groq.com/openai/v1',
   envKey: 'GROQ_API_KEY',
-  endpoints: { responses: true },
+  endpoints: { responses: true, speech: true, transcriptions: true, translations: true },
   quirks: {
     dropFields: ['logprobs', 'logit_bias', 'top_logprobs'],
     dropMessageName: true,
@@ -107,7 +109,8 @@ export const xai = defineOpenAICompatible({
   id: 'xai',
   baseURL: 'https://api.x.ai/v1',
   envKey: 'XAI_API_KEY',
-  endpoints: { responses: true },
+  // Image generation at `/images/generations` (docs, image generation guide).
+  endpoints: { responses: true, imageGenerations: true },
   quirks: { maxTokensField: 'max_tokens' },
   capabilities: { chat: true, stream: true, tools: true, images: true, responses: true, reasoning: true },
 })
@@ -137,13 +140,14 @@ export const openrouter = defineOpenAICompatible({
 /**
  * Together AI (https://docs.together.ai/reference/chat-completions-1): `https://api.together.xyz/v1`,
  * bearer key. `max_tokens`, `top_k` (docs; `repetition_penalty`, `min_p` ride along from OpenAI
- * callers). `/completions` and `/embeddings` are forwarded (docs).
+ * callers). `/completions`, `/embeddings`, `/images/generations`, `/audio/speech`,
+ * `/audio/transcriptions`, `/audio/translations` and `/rerank` are forwarded (docs, API reference).
  */
 export const together = defineOpenAICompatible({
   id: 'together',
   baseURL: 'https://api.together.xyz/v1',
   envKey: 'TOGETHER_API_KEY',
-  endpoints: { completions: true, embeddings: true },
+  endpoints: { completions: true, embeddings: true, imageGenerations: true, speech: true, transcriptions: true, translations: true, rerank: true },
   quirks: { maxTokensField: 'max_tokens', topK: true },
   capabilities: { chat: true, stream: true, tools: true, images: true, embeddings: true, completions: true },
 })
@@ -214,13 +218,14 @@ export const huggingface = defineOpenAICompatible({
  * vLLM's OpenAI-compatible server (https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html):
  * self-hosted, so there is no default address (`network_config.base_url` is required, checked at
  * start) and the key is optional (only when the server runs with `--api-key`). `max_tokens` (works
- * on every vLLM version), `top_k` (docs, sampling parameters). `/completions` and `/embeddings` are
- * forwarded; the Responses API is translated (older servers lack it).
+ * on every vLLM version), `top_k` (docs, sampling parameters). `/completions`, `/embeddings`,
+ * `/audio/transcriptions`, `/audio/translations` (Whisper-style models) and `/rerank` (cross-encoder
+ * models) are forwarded (docs); the Responses API is translated (older servers lack it).
  */
 export const vllm = defineOpenAICompatible({
   id: 'vllm',
   requiresKey: false,
-  endpoints: { completions: true, embeddings: true },
+  endpoints: { completions: true, embeddings: true, transcriptions: true, translations: true, rerank: true },
   quirks: { maxTokensField: 'max_tokens', topK: true },
   capabilities: { chat: true, stream: true, tools: true, images: true, embeddings: true, completions: true, reasoning: true },
 })

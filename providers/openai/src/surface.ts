@@ -4,41 +4,15 @@ import { parseChatRequest, renderChatResponse } from './chat.js'
 import { renderChatStream } from './chat-stream.js'
 import { parseCompletionRequest, renderCompletionResponse, renderCompletionStream } from './completions.js'
 import { parseEmbeddingsRequest, renderEmbeddingsResponse } from './embeddings.js'
-import { renderOpenAIError, toOpenAIErrorBody } from './errors.js'
+import { openAIStreamErrorFrame, renderOpenAIError, toOpenAIErrorBody } from './errors.js'
 import { isUsageOnlyChunk, passthroughBody, usageFromChatData, usageFromResponsesData } from './passthrough.js'
 import { parseResponsesRequest, renderResponsesResponse } from './responses.js'
 import { renderResponsesStream } from './responses-stream.js'
+import { modelOf, nonEmptyArray, requireMember, streamOf } from './request-fields.js'
+import { registerForwardedRoutes } from './endpoints.js'
 
 /** Both `/openai/x` and `/openai/v1/x`, as the SDKs and the reference docs use them. */
 const both = (path: string) => [path, `/v1${path}`]
-
-function modelOf(body: Record<string, unknown>): string {
-  const model = body.model
-  if (typeof model !== 'string' || model.length === 0) {
-    throw new GatewayError({ status: 400, code: 'invalid_request', type: 'invalid_request_error', param: 'model', message: 'you must provide a model parameter (a non-empty string)', retryable: false })
-  }
-  return model
-}
-
-/**
- * The members the OpenAI spec requires besides `model`, checked before anything is sent:
- * the passthrough path forwards the body without parsing it, and a body the upstream must
- * reject should get its 400 here, not cost an upstream call.
- */
-function requireMember(body: Record<string, unknown>, name: string, valid: (value: unknown) => boolean, expected: string): void {
-  const value = body[name]
-  if (value === undefined || value === null) throw GatewayError.badRequest(`Missing required parameter: '${name}'`, name)
-  if (!valid(value)) throw GatewayError.badRequest(`Invalid '${name}': expected ${expected}`, name)
-}
-
-const nonEmptyArray = (value: unknown) => Array.isArray(value) && value.length > 0
-
-function streamOf(body: Record<string, unknown>): boolean {
-  const stream = body.stream
-  if (stream === undefined || stream === null) return false
-  if (typeof stream !== 'boolean') throw GatewayError.badRequest(`stream must be a boolean, got ${typeof stream}`, 'stream')
-  return stream
-}
 
 function includeUsageOf(body: Record<string, unknown>): boolean {
   const options = body.stream_options
@@ -173,10 +147,12 @@ export function registerOpenAIRoutes(app: Hono, host: SurfaceHost): void {
       }),
     )
   }
+
+  registerForwardedRoutes(app, host)
 }
 
-/** A chat/completions stream that fails after it started: `data: {"error":{...}}`, as OpenAI sends it (no `[DONE]` follows). */
-const chatStreamError = (error: GatewayError) => formatSse(JSON.stringify(toOpenAIErrorBody(error)))
+/** A chat/completions stream that fails after it started (see `openAIStreamErrorFrame`). */
+const chatStreamError = openAIStreamErrorFrame
 
 /** A Responses API stream that fails after it started: an `error` event. */
 function responsesStreamError(error: GatewayError): string {

@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { GatewayError, type ChatRequest, type UpstreamContext } from '@switchyard/core'
+import { GatewayError, registerProvider, sendUpstream, type ChatRequest, type UpstreamContext } from '@switchyard/core'
 import { json } from '../../gemini/test/fixtures.js'
 import { fakeTokenEndpoint, makeServiceAccount, verifyJwt } from '../test/keys.js'
 import { VertexTokenCache } from './auth.js'
@@ -100,6 +100,32 @@ describe('vertex provider: service-account tokens in sign', () => {
     expect((await attempt()).signed.headers.authorization).toBe('Bearer ya29.token-2')
   })
 
+  it('through the router, the exchange takes the provider\'s own transport (proxy_config), not the gateway\'s', async () => {
+    const vertex = createVertexProvider()
+    const tokens = fakeTokenEndpoint()
+    const modelCalls: string[] = []
+    // The transport the runtime built for this provider's proxy: the token endpoint and the model call both go through it.
+    const proxied = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (String(input) === 'https://oauth2.googleapis.com/token') return tokens.fetch(input, init)
+      modelCalls.push(String(input))
+      return Response.json(json('generate-content-text.json'))
+    }) as typeof fetch
+    const gatewayFetch = vi.fn(async () => Response.json({ error: 'the gateway transport was used' }, { status: 500 }))
+    const provider = registerProvider('vertex', vertex, { keys: [{ value: serviceAccount.json, models: [], weight: 1 }] }, { fetch: proxied })
+    const sent = await sendUpstream({
+      route: { provider, model: 'gemini-2.5-flash' },
+      directKey: undefined,
+      signal: new AbortController().signal,
+      fetch: gatewayFetch as unknown as typeof fetch,
+      build: (context) => vertex.upstream.chat.request(request, context),
+    })
+    sent.settle()
+    expect(sent.context.fetch).toBe(proxied)
+    expect(tokens.calls).toHaveLength(1)
+    expect(modelCalls).toEqual(['https://aiplatform.googleapis.com/v1/projects/my-project/locations/global/publishers/google/models/gemini-2.5-flash:generateContent'])
+    expect(gatewayFetch).not.toHaveBeenCalled()
+  })
+
   it('never follows a token_uri named in the key: the exchange goes to Google unless the operator says otherwise', async () => {
     const vertex = createVertexProvider()
     const tokens = fakeTokenEndpoint()
@@ -163,6 +189,9 @@ describe('vertex provider: embeddings, countTokens, passthrough, config checks',
       headers: { 'content-type': 'application/json', authorization: 'Bearer ya29.t' },
     })
     expect(() => vertex.upstream.passthrough('/files', context)).toThrow(/does not serve \/files/)
+    // A model-routed call of the /genai surface: the routed model goes where the surface left `{model}`.
+    expect(vertex.upstream.passthrough('/{model}:streamGenerateContent?alt=sse', context, 'gemini-2.5-pro').url).toBe('https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-pro:streamGenerateContent?alt=sse')
+    expect(() => vertex.upstream.passthrough('/{model}:batchEmbedContents', context, 'gemini-embedding-001')).toThrow(/does not serve \/models\/gemini-embedding-001:batchEmbedContents/)
   })
 
   it('reports config problems at start', () => {

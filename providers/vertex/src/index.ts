@@ -1,5 +1,5 @@
 import { defineProvider, GatewayError, type ChatRequest, type ProviderConfig, type UpstreamContext, type UpstreamRequest, type Warning } from '@switchyard/core'
-import { createGeminiChatCodec, parseGeminiError, toVertexCountTokensBody, type GeminiEndpoint } from '@switchyard/provider-gemini'
+import { createGeminiChatCodec, fillModelPath, parseGeminiError, toVertexCountTokensBody, type GeminiEndpoint } from '@switchyard/provider-gemini'
 import { VertexTokenCache } from './auth.js'
 import { parsePredictEmbeddingsResponse, toPredictEmbeddingsBody } from './embeddings.js'
 import { credentialsOf, locationOf, parseServiceAccount, tokenUrlOf, type VertexOptions } from './settings.js'
@@ -98,9 +98,11 @@ export function createVertexProvider(options: VertexProviderOptions = {}) {
         response: (json, context) => parsePredictEmbeddingsResponse(json, context.providerId),
       },
       error: (status, body, headers, context) => parseGeminiError(status, body, headers, context),
-      passthrough(path, context) {
-        const url = vertexPassthroughURL(path, locationOf(context, credentialsOf(context)), context.baseURL)
-        if (url === undefined) throw GatewayError.badRequest(`[${context.providerId}] Vertex AI does not serve ${path.split('?')[0]}`)
+      // The /genai surface's paths (`/{model}:generateContent` once routed) mapped to Vertex AI URLs.
+      passthrough(path: string, context: UpstreamContext, model?: string) {
+        const filled = fillModelPath(path, model)
+        const url = vertexPassthroughURL(filled, locationOf(context, credentialsOf(context)), context.baseURL)
+        if (url === undefined) throw GatewayError.badRequest(`[${context.providerId}] Vertex AI does not serve ${filled.split('?')[0]}`)
         return { url, headers: vertexHeaders(context) }
       },
       sign: (request, context) => authorizeVertexRequest(request, context, tokens),

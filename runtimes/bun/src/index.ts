@@ -3,6 +3,9 @@ import { httpUrl, type ListeningServer, type ServeHost, type WorkerHost } from '
 import { createStorage } from 'unstorage'
 import fsDriver from 'unstorage/drivers/fs-lite'
 import { bun, type BunApi } from './bun-api.js'
+import { bunFetchFor } from './proxy.js'
+
+export { bunFetchFor, bunProxyOptions, type BunProxyOptions } from './proxy.js'
 
 /** Set in the processes a `--workers` primary starts (to the primary's pid). */
 const WORKER_ENV = 'SWITCHYARD_WORKER_OF'
@@ -56,6 +59,7 @@ export function bunHost(): ServeHost {
     readText: (path) => Bun.file(path).text(),
     createStorage: (directory) => createStorage({ driver: fsDriver({ base: directory }) }),
     importModule: (specifier) => import(specifier),
+    fetchFor: bunFetchFor,
     listen: (handler, options) => listenBun(handler, options),
     onSignal(handler) {
       process.on('SIGTERM', () => handler('SIGTERM'))

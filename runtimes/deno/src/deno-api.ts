@@ -1,10 +1,18 @@
 /**
  * The part of Deno's API this package uses, typed here: the repository type-checks against
- * Node's types only. https://docs.deno.com/api/deno/~/Deno.serve
+ * Node's types only. https://docs.deno.com/api/deno/
  */
-export interface DenoHttpServer {
-  /** Stops accepting; resolves once in-flight requests have finished. */
-  shutdown(): Promise<void>
+
+/** `Deno.createHttpClient` options (the subset used): https://docs.deno.com/api/deno/~/Deno.CreateHttpClientOptions */
+export interface DenoCreateHttpClientOptions {
+  /** PEM certificates trusted besides the system roots. */
+  caCerts?: string[]
+  proxy: { transport?: 'http' | 'https'; url: string; basicAuth?: { username: string; password: string } }
+}
+
+/** A `Deno.HttpClient`: passed to `fetch` as `client`. */
+export interface DenoHttpClient {
+  close(): void
 }
 
 export interface DenoWriter {
@@ -19,16 +27,7 @@ export interface DenoApi {
   stderr: DenoWriter
   exit(code?: number): never
   readTextFile(path: string): Promise<string>
-  serve(
-    options: {
-      port: number
-      hostname: string
-      /** SO_REUSEPORT: several processes bind the same port, the kernel spreads connections (Linux). */
-      reusePort?: boolean
-      onListen?(address: { hostname: string; port: number }): void
-    },
-    handler: (request: Request) => Response | Promise<Response>,
-  ): DenoHttpServer
+  createHttpClient(options: DenoCreateHttpClientOptions): DenoHttpClient
   addSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void
 }
 

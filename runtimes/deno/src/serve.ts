@@ -13,13 +13,14 @@ import { buildGateway, logLevelFrom, parseServeArgs, readConfig } from '@switchy
 import { resolve } from 'node:path'
 import { requireDeno } from './deno-api.js'
 import { createDenoStorage } from './index.js'
+import { denoFetchFor } from './proxy.js'
 
 const Deno = requireDeno()
 const env = Deno.env.toObject()
 const args = parseServeArgs(Deno.args, env)
 const logger = createLogger(logLevelFrom(env))
 const { config } = await readConfig({ path: args.configPath && resolve(args.configPath), env, readText: (path) => Deno.readTextFile(path) })
-const gateway = await buildGateway({ config, storage: createDenoStorage(args.dataDir), logger, importModule: (specifier) => import(specifier) })
+const gateway = await buildGateway({ config, storage: createDenoStorage(args.dataDir), logger, importModule: (specifier) => import(specifier), fetchFor: denoFetchFor })
 
 /** The fetch handler `deno serve` calls. */
 export default { fetch: (request: Request) => gateway.fetch(request) }

@@ -4,6 +4,7 @@ import { resolve } from 'node:path'
 import { runServer, type WorkerProcess } from '@switchyard/core/serve'
 import { createNodeStorage, listenNode } from './index.js'
 import { createProxyTransports } from './proxy.js'
+import { transportFromEnv } from './transport.js'
 
 /** One `node:cluster` worker: it shares the primary's listening socket, so no port juggling. */
 function forkWorker(): WorkerProcess {
@@ -14,6 +15,14 @@ function forkWorker(): WorkerProcess {
     exited: new Promise((done) => worker.once('exit', (code: number | null, signal: string | null) => done({ code, signal }))),
     kill: (signal) => worker.process.kill(signal),
   }
+}
+
+let transport: ReturnType<typeof transportFromEnv>
+try {
+  transport = transportFromEnv(process.env)
+} catch (error) {
+  process.stderr.write(`switchyard: ${(error as Error).message}\n`)
+  process.exit(1)
 }
 
 await runServer({
@@ -28,7 +37,8 @@ await runServer({
   readText: (path) => readFile(path, 'utf8'),
   createStorage: (directory) => createNodeStorage(directory),
   importModule: (specifier) => import(specifier),
-  // The process exits on shutdown, which closes the proxy connections with it.
+  // The process exits on shutdown, which closes the pooled and proxy connections with it.
+  fetch: transport?.fetch,
   fetchFor: createProxyTransports().fetchFor,
   listen: (handler, { port, host }) => listenNode(handler, { port, host }),
   onSignal(handler) {

@@ -7,10 +7,13 @@ import { createLogger, type Config, type Gateway, type Logger } from '@switchyar
 import { buildGateway, httpUrl, logLevelFrom, readConfig, SHUTDOWN_GRACE_MS, stopServer, type ListeningServer } from '@switchyard/core/serve'
 import { createStorage, type Storage } from 'unstorage'
 import fsDriver from 'unstorage/drivers/fs-lite'
+import { withFastBodies } from './incoming.js'
 import { createProxyTransports } from './proxy.js'
+import { transportFromEnv } from './transport.js'
 
 export { BUILTIN_PROVIDERS } from '@switchyard/core/serve'
 export { createProxyTransports, proxyAgentOptions, type ProxyTransports } from './proxy.js'
+export { createNodeTransport, transportFromEnv, type NodeTransport, type NodeTransportOptions } from './transport.js'
 
 export interface StartOptions {
   /** Path of a config.json; without it providers come from the usual env vars. */
@@ -22,7 +25,7 @@ export interface StartOptions {
   /** File store directory (default `./.switchyard`); `null` keeps state in memory. */
   dataDir?: string | null
   logger?: Logger
-  /** Upstream transport (tests). */
+  /** Upstream transport; default: the pooled undici transport (`SWITCHYARD_UPSTREAM_TRANSPORT=fetch`: the global fetch). */
   fetch?: typeof fetch
   env?: Record<string, string | undefined>
 }
@@ -58,7 +61,8 @@ export interface NodeServer extends ListeningServer {
 /** Serves `handler` on Node; resolves once the port is bound (in a cluster worker: shared with the others). */
 export async function listenNode(handler: (request: Request) => Response | Promise<Response>, options: { port: number; host: string }): Promise<NodeServer> {
   const server = await new Promise<ServerType>((resolveServer, reject) => {
-    const created = serve({ fetch: handler, port: options.port, hostname: options.host }, () => resolveServer(created))
+    // Request bodies and the abort signal without a full WHATWG Request per call (see incoming.ts).
+    const created = serve({ fetch: withFastBodies(handler), port: options.port, hostname: options.host }, () => resolveServer(created))
     created.once('error', reject)
   })
   const http = server as Server
@@ -81,13 +85,15 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
   const logger = options.logger ?? createLogger(logLevelFrom(process.env))
   const { config, source } = await loadConfig(options)
   const proxies = createProxyTransports()
-  const gateway = await buildGateway({ config, storage: createNodeStorage(options.dataDir), logger, fetch: options.fetch, fetchFor: proxies.fetchFor }).catch(async (error: unknown) => {
-    await proxies.close()
+  const transport = options.fetch ? undefined : transportFromEnv(options.env ?? process.env)
+  const closeTransports = () => Promise.all([proxies.close(), transport?.close()]).then(() => undefined)
+  const gateway = await buildGateway({ config, storage: createNodeStorage(options.dataDir), logger, fetch: options.fetch ?? transport?.fetch, fetchFor: proxies.fetchFor }).catch(async (error: unknown) => {
+    await closeTransports()
     throw error
   })
   const listening = await listenNode(gateway.fetch, { port: options.port ?? 8080, host: options.host ?? '127.0.0.1' }).catch(async (error: unknown) => {
     await gateway.close()
-    await proxies.close()
+    await closeTransports()
     throw error
   })
   let closing: Promise<void> | undefined
@@ -101,7 +107,7 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
     close(graceMs = SHUTDOWN_GRACE_MS) {
       closing ??= stopServer(listening, graceMs)
         .then(() => gateway.close())
-        .then(() => proxies.close())
+        .then(closeTransports)
       return closing
     },
   }

@@ -1,6 +1,7 @@
 import { rootCertificates } from 'node:tls'
 import type { ProxyConfig } from '@switchyard/core'
-import { fetch as undiciFetch, ProxyAgent } from 'undici'
+import { ProxyAgent } from 'undici'
+import { createNodeTransport } from './transport.js'
 
 /** The `ProxyAgent` options for a provider's `proxy_config`. */
 export function proxyAgentOptions(proxy: ProxyConfig): ProxyAgent.Options {
@@ -28,14 +29,14 @@ export interface ProxyTransports {
   close(): Promise<void>
 }
 
-/** Builds `fetchFor` on undici: a CONNECT tunnel through the proxy for every upstream request. */
+/** Builds `fetchFor` on undici: the gateway's transport over a CONNECT tunnel through the proxy. */
 export function createProxyTransports(): ProxyTransports {
   const agents: ProxyAgent[] = []
   return {
     fetchFor(_providerId, proxy) {
       const dispatcher = new ProxyAgent(proxyAgentOptions(proxy))
       agents.push(dispatcher)
-      return ((input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) => undiciFetch(input, { ...init, dispatcher })) as unknown as typeof fetch
+      return createNodeTransport({ dispatcher }).fetch
     },
     async close() {
       await Promise.allSettled(agents.map((agent) => agent.close()))
