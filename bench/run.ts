@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url'
 import { buildGateway } from './build.js'
 import { atRate, mergeCodes, saturate, setQuietBudget, waitForQuiet, warmUp, type Probe } from './measure.js'
 import { CAN_PIN, CPUS, cleanup, describeExit, log, pin, rssMiB, sleep, startLoadGenerator, stopChild, treePids, type LoadGenerator } from './procs.js'
-import { renderMarkdown, type PairResult, type Report, type Row, type SoakResult, type WorkersResult } from './report.js'
+import { FLOOR_TITLE, renderMarkdown, type PairResult, type Report, type Row, type SoakResult, type WorkersResult } from './report.js'
 import { DEFAULT_TARGETS, endpointOf, LABELS, startTarget, startUpstream, startWorkers, TARGETS, type ProductionSetup, type Server, type StartContext, type TargetId } from './targets.js'
 import { ANTHROPIC_MODEL, checkAnswer, MODES, OPENAI_MODEL, requestBody, ROUTES, type Mode, type Route } from './wire.js'
 
@@ -48,7 +48,7 @@ const list = <T extends string>(name: string, all: readonly T[], fallback: reado
 }
 const flag = (name: string, fallback: boolean) => (process.env[name] === undefined || process.env[name] === '' ? fallback : !['0', 'false', 'no'].includes(process.env[name]!))
 
-const GROUPS = ['main', 'retry', 'transport', 'workers', 'soak', 'ab'] as const
+const GROUPS = ['main', 'floor', 'retry', 'transport', 'workers', 'soak', 'ab'] as const
 /** Sections of interleaved comparisons in the report. */
 export const RETRY_TITLE = '#5: retries and fallbacks configured, nothing failing'
 export const TRANSPORT_TITLE = '#10: global fetch vs the pooled undici transport'
@@ -58,25 +58,25 @@ type Group = (typeof GROUPS)[number]
 const BOTH_ROUTES: readonly TargetId[] = ['direct', 'bare', 'switchyard']
 
 export const settings = {
-  groups: list('BENCH_GROUPS', GROUPS, ['main', 'retry', 'transport', 'workers', 'soak']),
+  groups: list('BENCH_GROUPS', GROUPS, ['main', 'floor', 'retry', 'transport', 'workers', 'soak']),
   targets: list('BENCH_TARGETS', TARGETS, DEFAULT_TARGETS),
   routes: list('BENCH_ROUTES', ROUTES),
   modes: list('BENCH_MODES', MODES),
   connections: num('BENCH_CONNECTIONS', 10),
-  warmupSeconds: num('BENCH_WARMUP', 3),
-  durationSeconds: num('BENCH_DURATION', 6),
-  segments: Math.max(1, Math.round(num('BENCH_SEGMENTS', 3))),
+  warmupSeconds: num('BENCH_WARMUP', 2),
+  durationSeconds: num('BENCH_DURATION', 4),
+  segments: Math.max(1, Math.round(num('BENCH_SEGMENTS', 2))),
   rate: num('BENCH_RATE', 100),
-  rateSeconds: num('BENCH_RATE_DURATION', 4),
+  rateSeconds: num('BENCH_RATE_DURATION', 3),
   rateConnections: num('BENCH_RATE_CONNECTIONS', 16),
   pairRepeats: Math.max(1, Math.round(num('BENCH_PAIR_REPEATS', 3))),
   pairSeconds: num('BENCH_PAIR_DURATION', 3),
   workerConnections: num('BENCH_WORKER_CONNECTIONS', 32),
-  soakSeconds: num('BENCH_SOAK', 45),
+  soakSeconds: num('BENCH_SOAK', 40),
   soakRate: num('BENCH_SOAK_RATE', 200),
   pin: flag('BENCH_PIN', true) && CAN_PIN,
   build: flag('BENCH_BUILD', true),
-  quietBudgetSeconds: num('BENCH_QUIET_BUDGET', 40),
+  quietBudgetSeconds: num('BENCH_QUIET_BUDGET', 30),
   cpuProfileDir: process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined,
   /** Another source tree (say, an export of the last commit) to build and compare with: the `ab` group. */
   baseline: process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE) : undefined,
@@ -270,7 +270,10 @@ async function withFresh<T>(running: Running, ids: Array<Exclude<TargetId, 'dire
  */
 async function interleave(title: string, mode: Mode, variants: Variant[]): Promise<PairResult> {
   await waitForQuiet(variants[0]!.probe)
-  for (const variant of variants) await warmUp(variant.probe, settings.connections, settings.warmupSeconds)
+  // Fresh processes: a warmup each, then one round that is not recorded (the first round after
+  // the warmups used to come out 30-60% dearer for every variant: JIT and heap still settling).
+  for (const variant of variants) await warmUp(variant.probe, settings.connections, Math.max(2, settings.warmupSeconds))
+  for (const variant of variants) await warmUp(variant.probe, settings.connections, settings.pairSeconds)
   const runs: PairResult['runs'] = []
   for (let repeat = 0; repeat < settings.pairRepeats; repeat++) {
     for (let k = 0; k < variants.length; k++) {
@@ -409,7 +412,7 @@ async function main(): Promise<number> {
         for (const mode of settings.modes) report.pairs.push(await interleave(RETRY_TITLE, mode, retryVariants(running, mode, base!, retry!)))
       })
     }
-    const pair = async (title: string, ids: Array<'switchyard-fetch' | 'switchyard' | 'baseline'>, routes: readonly Route[]) =>
+    const pair = async (title: string, ids: Array<Exclude<TargetId, 'direct'>>, routes: readonly Route[]) =>
       withFresh(running, ids, async (servers) => {
         for (const route of routes) {
           for (const mode of settings.modes) {
@@ -418,6 +421,11 @@ async function main(): Promise<number> {
           }
         }
       })
+    if (settings.groups.includes('floor')) {
+      // The #10 ratios, judged round by round: the floor and the gateways side by side.
+      if (settings.routes.includes('openai')) await pair(`${FLOOR_TITLE} (openai)`, ['bare', 'switchyard', 'switchyard-prod'], ['openai'])
+      if (settings.routes.includes('anthropic')) await pair(`${FLOOR_TITLE} (anthropic)`, ['bare', 'switchyard'], ['anthropic'])
+    }
     if (settings.groups.includes('transport')) await pair(TRANSPORT_TITLE, ['switchyard-fetch', 'switchyard'], ['openai'])
     if (settings.groups.includes('ab')) await pair(AB_TITLE, ['baseline', 'switchyard'], settings.routes)
     if (settings.groups.includes('workers')) report.workers = await measureWorkers(running)

@@ -33,7 +33,7 @@ export const DESCRIPTIONS: Record<TargetId, string> = {
   switchyard: 'Node CLI, default config (OpenAI and Anthropic providers -> the mock), pooled undici transport',
   'switchyard-fetch': 'the same with `SWITCHYARD_UPSTREAM_TRANSPORT=fetch` (global fetch: the transport before #10)',
   'switchyard-retry': 'default config plus max_retries 3, backoff 100-2000 ms, provider fallbacks to anthropic, routing timeouts set',
-  'switchyard-prod': 'default config plus the metrics plugin (and the governance virtual key with budget and rate limit on Redis when that plugin is available)',
+  'switchyard-prod': 'default config plus the production extras named in the next note',
   bun: 'runtimes/bun CLI under Bun, default config',
   deno: 'runtimes/deno CLI under Deno (--allow-net/env/read/write --unstable-no-legacy-abort), default config',
   baseline: 'the Node CLI built from the BENCH_BASELINE source tree, default config',

@@ -1,13 +1,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fixtureText } from './support/fixtures.js'
 import { CALLER_KEY } from './support/gateway.js'
 import { startHeldUpstream, type HeldUpstream } from './support/held-upstream.js'
 import { startMockOpenAI, type MockOpenAI } from './support/mock-openai.js'
+import { REDIS_URL, dropRedisKeys, redisReachable } from './support/redis.js'
 import { inCI, startCli, testRuntime, type CliProcess } from './support/runtime-process.js'
 import { ASYNC_PLUGIN, warmUpOpenAIValidators, eventually, mockProviders, pollNative, POLL_INTERVAL_MS, sleep } from './support/async.js'
 
@@ -21,23 +21,10 @@ import { ASYNC_PLUGIN, warmUpOpenAIValidators, eventually, mockProviders, pollNa
  * not reachable, and failed instead under CI=true.
  */
 
-const REDIS_URL = process.env.SWITCHYARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0'
 const INSTANCES = 3
 const JOBS = 300
 const recordedChat = JSON.parse(fixtureText('openai/chat-text.json'))
 const markerOf = (index: number) => `redis-job-${index}`
-
-async function redisReachable(): Promise<boolean> {
-  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2_000 })
-  try {
-    await client.connect()
-    return (await client.ping()) === 'PONG'
-  } catch {
-    return false
-  } finally {
-    client.disconnect()
-  }
-}
 
 const reachable = await redisReachable()
 if (!reachable && inCI) throw new Error(`Redis is not reachable at ${REDIS_URL}: the multi-instance async test needs it under CI`)
@@ -67,7 +54,7 @@ describe.skipIf(!reachable)('async inference on 3 instances sharing Redis', () =
     for (const instance of instances) await instance.stop(15_000)
     await mock?.close()
     if (dir) await rm(dir, { recursive: true, force: true })
-    await dropKeys(prefix)
+    await dropRedisKeys(prefix)
   })
 
   it('300 jobs submitted across the instances each run exactly once and can be polled from any instance', { timeout: 300_000 }, async () => {
@@ -115,18 +102,6 @@ describe.skipIf(!reachable)('async inference on 3 instances sharing Redis', () =
   })
 })
 
-/** Deletes every key under `prefix` (the test's own namespace on the shared Redis). */
-async function dropKeys(prefix: string): Promise<void> {
-  const client = new Redis(REDIS_URL)
-  let cursor = '0'
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-    if (keys.length > 0) await client.del(...keys)
-    cursor = next
-  } while (cursor !== '0')
-  client.disconnect()
-}
-
 describe.skipIf(!reachable)('an instance killed mid-run, with others sharing Redis', () => {
   const prefix = `switchyard-test-async-kill-${process.pid}-${Date.now().toString(36)}:`
   let mock: MockOpenAI
@@ -160,7 +135,7 @@ describe.skipIf(!reachable)('an instance killed mid-run, with others sharing Red
     await held?.stop()
     await mock?.close()
     if (dir) await rm(dir, { recursive: true, force: true })
-    await dropKeys(prefix)
+    await dropRedisKeys(prefix)
   })
 
   it('the jobs it was running are taken over by the others once its leases expire; each job still reaches the upstream once', { timeout: 180_000 }, async () => {

@@ -3,6 +3,7 @@ import azure from '@switchyard/provider-azure'
 import ollama from '@switchyard/provider-ollama'
 import openai, { presets } from '@switchyard/provider-openai'
 import { anthropicProofs, azureProofs, bedrockProofs, cohereProofs, googleProofs, mockProofs, openaiProofs } from './capabilities-native.js'
+import { gatewayBatchProof, gatewayFilesProof, NATIVE_FILES_AND_BATCH } from './capabilities-batch.js'
 import { compatibleProofs, type Evidence, type Proof } from './capabilities-proofs.js'
 import { PREFIXES } from './capabilities-upstream.js'
 
@@ -41,22 +42,28 @@ export interface UpstreamURLs {
 const operationsOf = (definition: ProviderDefinition): readonly Operation[] => definition.upstream?.passthroughOperations ?? []
 const claimsOf = (definition: ProviderDefinition): ProviderCapabilities => definition.capabilities?.('') ?? {}
 
+/**
+ * `files` and `batch` of a provider without a batch API of its own: files kept by the gateway, and
+ * a gateway-run batch of a request to `chat` (evidence: that of its chat proof).
+ */
+const gatewayRun = (id: string, chat: string, evidence: Evidence = 'recorded') => ({ files: gatewayFilesProof(id), batch: gatewayBatchProof(id, chat, evidence) })
+
 /** An OpenAI-compatible preset's proofs, from its own declarations (claimed tools and vision, forwarded endpoints). */
 function preset(id: string, chat: string, embeddings?: string): ProviderCase {
   const definition = presets[id]!
-  return { id, proofs: compatibleProofs(id, { chat, embeddings }, claimsOf(definition), operationsOf(definition)) }
+  return { id, proofs: { ...compatibleProofs(id, { chat, embeddings }, claimsOf(definition), operationsOf(definition)), ...gatewayRun(id, chat) } }
 }
 
 /** Every provider of the table, in its row order. */
 export const PROVIDER_CASES: readonly ProviderCase[] = [
-  { id: 'openai', proofs: openaiProofs(operationsOf(openai)) },
-  { id: 'anthropic', proofs: anthropicProofs() },
-  { id: 'gemini', proofs: googleProofs('gemini') },
-  { id: 'vertex', proofs: googleProofs('vertex') },
-  { id: 'azure', proofs: azureProofs(operationsOf(azure)) },
-  { id: 'bedrock', proofs: bedrockProofs() },
-  { id: 'cohere', proofs: cohereProofs() },
-  { id: 'ollama', proofs: compatibleProofs('ollama', { chat: 'llama3.1:8b', embeddings: 'nomic-embed-text' }, claimsOf(ollama), operationsOf(ollama)) },
+  { id: 'openai', proofs: { ...openaiProofs(operationsOf(openai)), ...NATIVE_FILES_AND_BATCH.openai } },
+  { id: 'anthropic', proofs: { ...anthropicProofs(), ...NATIVE_FILES_AND_BATCH.anthropic } },
+  { id: 'gemini', proofs: { ...googleProofs('gemini'), ...NATIVE_FILES_AND_BATCH.gemini } },
+  { id: 'vertex', proofs: { ...googleProofs('vertex'), ...gatewayRun('vertex', 'gemini-2.5-flash') } },
+  { id: 'azure', proofs: { ...azureProofs(operationsOf(azure)), ...gatewayRun('azure', 'gpt-5-nano') } },
+  { id: 'bedrock', proofs: { ...bedrockProofs(), ...NATIVE_FILES_AND_BATCH.bedrock } },
+  { id: 'cohere', proofs: { ...cohereProofs(), ...gatewayRun('cohere', 'command-a-03-2025') } },
+  { id: 'ollama', proofs: { ...compatibleProofs('ollama', { chat: 'llama3.1:8b', embeddings: 'nomic-embed-text' }, claimsOf(ollama), operationsOf(ollama)), ...gatewayRun('ollama', 'llama3.1:8b') } },
   preset('mistral', 'mistral-small-latest', 'mistral-embed'),
   preset('groq', 'llama-3.3-70b-versatile'),
   preset('deepseek', 'deepseek-chat'),
@@ -69,7 +76,7 @@ export const PROVIDER_CASES: readonly ProviderCase[] = [
   preset('huggingface', 'meta-llama/Llama-3.1-8B-Instruct:cerebras'),
   preset('vllm', 'Qwen/Qwen3-8B', 'BAAI/bge-m3'),
   preset('lmstudio', 'qwen2.5-7b-instruct', 'text-embedding-nomic-embed-text-v1.5'),
-  { id: 'mock', proofs: mockProofs() },
+  { id: 'mock', proofs: { ...mockProofs(), ...gatewayRun('mock', 'echo', 'in-process') } },
 ]
 
 const key = (value: string) => [{ value, models: [], weight: 1 }]
@@ -94,7 +101,8 @@ export function capabilityGatewayConfig(urls: UpstreamURLs): Record<string, unkn
     mock: {},
   }
   for (const id of Object.keys(presets)) providers[id] = { ...(presets[id]!.requiresKey !== false && { keys: key(`${id}-capability-key`) }), network_config: at(id) }
-  return { providers }
+  // The Files and Batch APIs (`files` and `batch` columns): gateway-run batches on this gateway.
+  return { providers, plugins: [{ name: '@switchyard/plugin-files-batch', config: { batches: { scan_interval_ms: 200 } } }] }
 }
 
 // ---- The documented table ---------------------------------------------------------------------------

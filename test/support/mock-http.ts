@@ -94,3 +94,23 @@ export function closeServer(server: Server): Promise<void> {
     server.close((error) => (error ? reject(error) : resolve()))
   })
 }
+
+/** Hop-by-hop and framing headers never relayed. */
+const NOT_RELAYED = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'content-encoding', 'keep-alive'])
+
+/**
+ * Relays `request` (its body already read: `body`) to the same path and query at `target`, and
+ * writes the answer back, framing headers left out; `rewrite` may change an answer header's value.
+ * For mocks that put one API in front of another mock (a batch API before its files API).
+ */
+export async function relayRequest(target: string, request: IncomingMessage, response: ServerResponse, body: Uint8Array | undefined, rewrite: (name: string, value: string) => string = (_, value) => value): Promise<void> {
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(request.headers)) if (value !== undefined && !NOT_RELAYED.has(name)) headers.set(name, Array.isArray(value) ? value.join(', ') : value)
+  const answer = await fetch(`${target}${request.url ?? '/'}`, { method: request.method, headers, body: body && body.length > 0 ? new Uint8Array(body) : undefined })
+  const relayed: Record<string, string> = {}
+  answer.headers.forEach((value, name) => {
+    if (!NOT_RELAYED.has(name)) relayed[name] = rewrite(name, value)
+  })
+  response.writeHead(answer.status, relayed)
+  response.end(Buffer.from(await answer.arrayBuffer()))
+}

@@ -6,6 +6,7 @@ import { createBlobStore } from './s3.js'
 import { createFilesService } from './service.js'
 import { createBatches, type Batches } from './batches/index.js'
 import { registerBatchRoutes } from './batches/routes.js'
+import { registerNativeBatchRoutes } from './batches/native-routes.js'
 
 export type { FilesBatchOptions, BedrockFilesOptions, TargetKind, ResolvedFilesOptions } from './options.js'
 export { resolveFilesOptions } from './options.js'
@@ -21,7 +22,13 @@ export { createBatchInputChecker, MAX_LINE_BYTES, type BatchInputChecker, type B
 export { readFormParts, readTextPart, formBoundary, dispositionParam, type FormPart, type MultipartLimits } from './multipart.js'
 export { readUpload, nestedField, type StagedFile, type UploadForm } from './upload.js'
 export { ownerOf, VIRTUAL_KEY_STATE } from './routes.js'
-export { s3PlaceOf } from './targets/bedrock.js'
+export { s3PlaceOf, bedrockS3Client } from './targets/bedrock.js'
+export type { BatchesOptions, BatchKind, BedrockBatchOptions, GeminiBatchOptions, ResolvedBatchOptions } from './batches/options.js'
+export { resolveBatchOptions, batchKindOf } from './batches/options.js'
+export type { BatchObject, BatchRecord, BatchStatus, RequestCounts } from './batches/record.js'
+export { createBatches, type Batches } from './batches/index.js'
+export type { BatchService } from './batches/service.js'
+export { createGatewayRunner, type GatewayRunner } from './batches/runner.js'
 export { toOpenAIFile } from './targets/gemini.js'
 
 /**
@@ -37,7 +44,14 @@ export { toOpenAIFile } from './targets/gemini.js'
  *
  * OpenAI keeps its files itself, Gemini in its file API, Bedrock in S3 (`storage_config.s3`),
  * every other provider in the gateway's blob store (`store`). A file belongs to the virtual key
- * that created it. The Batch API comes next on the same files.
+ * that created it.
+ *
+ * The Batch API on the same files (`/openai/batches`, `/openai/v1/batches`: create, list,
+ * retrieve, cancel): OpenAI's own, Anthropic Message Batches, Bedrock model invocation jobs on S3,
+ * Gemini batch mode, and gateway-run batches (stored, leased, run through `dispatch`) for every
+ * other provider; results as output and error files in OpenAI's batch output JSONL. Also the
+ * batch routes of the `/anthropic` and `/genai` surfaces, forwarded to those providers
+ * (`config.batches`: see `BatchesOptions`).
  */
 export function createFilesBatchPlugin(input?: unknown) {
   let runtime: FilesRuntime | undefined
@@ -75,6 +89,7 @@ export function createFilesBatchPlugin(input?: unknown) {
       init(context)
       registerFileRoutes(app, context, () => runtime, context.log)
       registerBatchRoutes(app, context, () => (started ? batches : undefined), context.log)
+      registerNativeBatchRoutes(app, context, () => (started ? batches : undefined), context.log)
     },
     hooks: {},
     async close() {

@@ -12,6 +12,11 @@ export const bodyTooLarge = (maxBytes: number) =>
  * but an object is a 400. `optional`: an empty body reads as `{}` (a cancel without a body).
  */
 export async function readJsonBody(request: Request, maxBytes: number, optional = false): Promise<Record<string, unknown>> {
+  return (await readJsonObject(request, maxBytes, optional)).value
+}
+
+/** {@link readJsonBody}, with the text it was parsed from (for a body forwarded exactly as received). */
+export async function readJsonObject(request: Request, maxBytes: number, optional = false): Promise<{ value: Record<string, unknown>; text: string }> {
   if (Number(request.headers.get('content-length') ?? 0) > maxBytes) throw bodyTooLarge(maxBytes)
   const chunks: Uint8Array[] = []
   let size = 0
@@ -35,7 +40,7 @@ export async function readJsonBody(request: Request, maxBytes: number, optional 
     offset += chunk.length
   }
   const text = new TextDecoder().decode(bytes)
-  if (text.trim() === '' && optional) return {}
+  if (text.trim() === '' && optional) return { value: {}, text }
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -43,5 +48,5 @@ export async function readJsonBody(request: Request, maxBytes: number, optional 
     throw GatewayError.badRequest('the request body is not valid JSON')
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw GatewayError.badRequest('the request body must be a JSON object')
-  return value as Record<string, unknown>
+  return { value: value as Record<string, unknown>, text }
 }

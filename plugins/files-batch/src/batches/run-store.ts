@@ -44,7 +44,8 @@ export interface LineResult {
  * - `<base>:meta:<id>`: how they are sent;
  * - `<base>:open:<id>`: present while the batch is unfinished; the recovery scan lists these;
  * - `<base>:done:<id>:<index>`: a request's answer, written once;
- * - `<base>:failed:<id>:<index>`: a marker beside a non-2xx answer, for the counts shown while running.
+ * - `<base>:failed:<id>:<index>`: a marker beside a non-2xx answer, for the counts shown while running;
+ * - `<base>:worker:<id>:<instance>`: when an instance working on the batch last said so (epoch ms).
  */
 export interface RunStore {
   /** Stores the requests and how to send them; the batch is not open yet. */
@@ -61,6 +62,12 @@ export interface RunStore {
   /** Indices of requests with an answer on record (torn ones included: reading tells them apart). */
   doneIndices(id: string): Promise<Set<number>>
   failedCount(id: string): Promise<number>
+  /** Notes that `instance` works on the batch now. */
+  beat(id: string, instance: string, at: number): Promise<void>
+  /** Takes back what `beat` noted. */
+  unbeat(id: string, instance: string): Promise<void>
+  /** The instances that said they work on the batch, with when they last did. */
+  beats(id: string): Promise<Array<{ instance: string; at: number }>>
   /** Removes everything the batch's run needed, the open marker last. */
   clear(id: string, meta: RunMeta | undefined): Promise<void>
 }
@@ -119,7 +126,22 @@ export function createRunStore(storage: Storage, base = 'files-batch:run'): RunS
     async failedCount(id) {
       return (await tails(`failed:${id}`)).length
     },
+    async beat(id, instance, at) {
+      await storage.setItem(key('worker', id, instance), at)
+    },
+    async unbeat(id, instance) {
+      await storage.removeItem(key('worker', id, instance))
+    },
+    async beats(id) {
+      const out: Array<{ instance: string; at: number }> = []
+      for (const instance of await tails(`worker:${id}`)) {
+        const at = await readItem(storage, key('worker', id, instance))
+        if (typeof at === 'number') out.push({ instance, at })
+      }
+      return out
+    },
     async clear(id, meta) {
+      for (const instance of await tails(`worker:${id}`)) await storage.removeItem(key('worker', id, instance))
       for (const index of await tails(`done:${id}`)) await storage.removeItem(key('done', id, index))
       for (const index of await tails(`failed:${id}`)) await storage.removeItem(key('failed', id, index))
       const chunks = meta ? Math.ceil(meta.total / meta.chunkSize) : 0

@@ -18,6 +18,12 @@ import type { LineResult, RunLine, RunMeta, RunStore } from './run-store.js'
  * request whose answer is on record never runs again, and one whose runner died runs again once its
  * lease has expired. When every request has an answer (or the batch was cancelled or expired), one
  * instance, holding the batch's own lease, writes the result files and closes the batch.
+ *
+ * Instances that do not share their atomic store (several processes on one file store, without
+ * Redis) could not see each other's leases: each instance notes in the storage which batches it
+ * works on, and one that finds another instance at work on a batch checks whether that instance's
+ * own lease is visible to it. When it is not, their atomic stores are separate, and it leaves the
+ * batch to that instance until that one stops saying so for `lease_ms` (it died or finished).
  */
 export interface GatewayRunner {
   /** Starts listening and scanning once the gateway answers `/ready`. */
@@ -52,6 +58,10 @@ export interface RunnerDeps {
 /** How long a closing runner lets running requests finish before stopping them (ms). */
 export const SHUTDOWN_GRACE_MS = 5_000
 
+/** The pause of a batch after a 429 without `retry-after`: 1 s, doubling with each further one, at most a minute. */
+const MIN_BACKOFF_MS = 1_000
+const MAX_BACKOFF_MS = 60_000
+
 interface Run {
   id: string
   meta: RunMeta
@@ -62,6 +72,12 @@ interface Run {
   /** Requests another instance held when this one tried (revisited on the next scan). */
   skipped: Set<number>
   cursor: number
+  /** Requests answered 429 (a rate limit), to run again once `pausedUntil` has passed. */
+  retry: number[]
+  /** Epoch ms before which no request of the batch starts (after a 429). */
+  pausedUntil: number
+  /** The current pause after consecutive 429s (ms); 0 after a request got through. */
+  backoffMs: number
   chunks: Map<number, Promise<RunLine[] | undefined>>
   stopping: RunOutcome | undefined
   finishing: boolean
@@ -78,6 +94,8 @@ export function createGatewayRunner(deps: RunnerDeps): GatewayRunner {
   const channel = { submitted: `${prefix}:submitted`, cancel: `${prefix}:cancel` }
   const lineLease = (id: string, index: number) => `${prefix}:lease:${id}:${index}`
   const batchLease = (id: string) => `${prefix}:finish:${id}`
+  /** Held by each running instance, renewed with the request leases: what another instance probes to learn whether it shares this atomic store. */
+  const instanceLease = (instance: string) => `${prefix}:instance:${instance}`
 
   const runs = new Map<string, Run>()
   const activating = new Set<string>()
@@ -91,7 +109,7 @@ export function createGatewayRunner(deps: RunnerDeps): GatewayRunner {
   let ready = false
   let closing = false
   let scanning = false
-  let renewing = false
+  let renewal: Promise<void> | undefined
 
   const token = () => `${instanceId}:${(sequence++).toString(36)}`
 
@@ -104,7 +122,9 @@ export function createGatewayRunner(deps: RunnerDeps): GatewayRunner {
         await deps.forget(id)
         return
       }
-      const run: Run = { id, meta, done: await store.doneIndices(id), busy: new Set(), skipped: new Set(), cursor: 0, chunks: new Map(), stopping: undefined, finishing: false }
+      if (await workedElsewhere(id)) return
+      await store.beat(id, instanceId, now())
+      const run: Run = { id, meta, done: await store.doneIndices(id), busy: new Set(), skipped: new Set(), cursor: 0, retry: [], pausedUntil: 0, backoffMs: 0, chunks: new Map(), stopping: undefined, finishing: false }
       if (await deps.cancelRequested(id)) run.stopping = 'cancelled'
       runs.set(id, run)
     } catch (error) {
@@ -115,6 +135,22 @@ export function createGatewayRunner(deps: RunnerDeps): GatewayRunner {
     pump()
   }
 
+  /**
+   * True when another instance works on the batch and its atomic store is not this one's: its
+   * instance lease (held while it runs) cannot be seen from here, so neither could its request leases.
+   */
+  async function workedElsewhere(id: string): Promise<boolean> {
+    for (const { instance, at } of await store.beats(id)) {
+      if (instance === instanceId || now() - at >= options.leaseMs) continue
+      const probe = `${instanceId}:probe`
+      if (await atomic.claim(instanceLease(instance), probe, 1)) {
+        await atomic.release(instanceLease(instance), probe)
+        return true
+      }
+    }
+    return false
+  }
+
   /** The next request of any run to work on (round robin over the runs), marked busy. */
   function pick(): { run: Run; index: number } | undefined {
     for (const run of runs.values()) {
@@ -122,6 +158,13 @@ export function createGatewayRunner(deps: RunnerDeps): GatewayRunner {
       if (run.meta.expiresAt <= now()) {
         run.stopping = 'expired'
         continue
+      }
+      if (run.pausedUntil > now()) continue
+      while (run.retry.length > 0) {
+        const index = run.retry.shift()!
+        if (run.done.has(index) || run.busy.has(index)) continue
+        run.busy.add(index)
+        return { run, index }
       }
       while (run.cursor < run.meta.total) {
         const index = run.cursor++
@@ -189,9 +232,18 @@ export function createGatewayRunner(deps: RunnerDeps): GatewayRunner {
       })
       const result = await send(run.meta, line, controller.signal)
       if (stopped || !result) return
+      if (result.status === 429) {
+        // A rate limit (the gateway's or the provider's, after the gateway's own retries) is not the
+        // request's answer: the batch pauses, and the request runs again later.
+        run.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(run.backoffMs * 2, MIN_BACKOFF_MS))
+        run.pausedUntil = Math.max(run.pausedUntil, now() + (result.retryAfterMs ?? run.backoffMs))
+        run.retry.push(index)
+        return
+      }
+      run.backoffMs = 0
       // Record only while the lease is still ours: otherwise another run may be recording.
       if (!(await atomic.claim(lease, mine, options.leaseMs))) return
-      await store.putResult(run.id, index, result)
+      await store.putResult(run.id, index, { v: 1, status: result.status, requestId: result.requestId, body: result.body })
       run.done.add(index)
     } finally {
       held.delete(lease)
@@ -200,12 +252,15 @@ export function createGatewayRunner(deps: RunnerDeps): GatewayRunner {
   }
 
   /** One request through the gateway's app; undefined when it was stopped before its answer came. */
-  async function send(meta: RunMeta, line: RunLine, signal: AbortSignal): Promise<LineResult | undefined> {
+  async function send(meta: RunMeta, line: RunLine, signal: AbortSignal): Promise<(LineResult & { retryAfterMs?: number }) | undefined> {
     try {
       const answer = await dispatch(new Request(`http://switchyard.internal${meta.path}`, { method: 'POST', headers: meta.headers, body: line.body, signal }))
       const body = await answer.text()
       if (signal.aborted) return undefined
-      return { v: 1, status: answer.status, requestId: answer.headers.get('x-request-id'), body }
+      const retryAfter = Number(answer.headers.get('retry-after'))
+      const result: LineResult & { retryAfterMs?: number } = { v: 1, status: answer.status, requestId: answer.headers.get('x-request-id'), body }
+      if (answer.status === 429 && retryAfter > 0) result.retryAfterMs = Math.min(MAX_BACKOFF_MS, retryAfter * 1000)
+      return result
     } catch (error) {
       if (signal.aborted) return undefined
       log.error('batch request failed', { batch: meta.id, custom_id: line.custom_id, error: String((error as Error)?.message ?? error) })
@@ -237,8 +292,12 @@ export function createGatewayRunner(deps: RunnerDeps): GatewayRunner {
     } finally {
       await atomic.release(lease, mine).catch(() => false)
     }
-    if (closed) runs.delete(run.id)
-    else {
+    if (closed) {
+      runs.delete(run.id)
+      // A renewal under way may have noted this instance on the batch again after the clean-up.
+      await renewal
+      await store.unbeat(run.id, instanceId).catch(() => {})
+    } else {
       // A torn answer was removed: read what is on record again and run what is missing.
       run.done = await store.doneIndices(run.id).catch(() => run.done)
       run.cursor = 0
@@ -247,22 +306,24 @@ export function createGatewayRunner(deps: RunnerDeps): GatewayRunner {
     }
   }
 
-  async function renew(): Promise<void> {
-    if (renewing) return
-    renewing = true
-    try {
-      for (const [lease, { token: mine, stop }] of [...held]) {
-        const kept = await atomic.claim(lease, mine, options.leaseMs).catch((error: unknown) => {
-          log.warn('batch request lease renewal failed', { lease, error: String(error) })
-          return true
-        })
-        if (!kept) {
-          log.warn('batch request lease lost; the request is stopped', { lease })
-          stop()
-        }
+  function renew(): Promise<void> {
+    renewal ??= renewLeases().finally(() => (renewal = undefined))
+    return renewal
+  }
+
+  /** Renews this instance's lease, its notes on the batches it works on, and the leases of its running requests. */
+  async function renewLeases(): Promise<void> {
+    await atomic.claim(instanceLease(instanceId), instanceId, options.leaseMs).catch(() => false)
+    for (const [id, run] of runs) if (!run.finishing) await store.beat(id, instanceId, now()).catch(() => {})
+    for (const [lease, { token: mine, stop }] of [...held]) {
+      const kept = await atomic.claim(lease, mine, options.leaseMs).catch((error: unknown) => {
+        log.warn('batch request lease renewal failed', { lease, error: String(error) })
+        return true
+      })
+      if (!kept) {
+        log.warn('batch request lease lost; the request is stopped', { lease })
+        stop()
       }
-    } finally {
-      renewing = false
     }
   }
 
@@ -322,6 +383,7 @@ export function createGatewayRunner(deps: RunnerDeps): GatewayRunner {
           }
         }),
       )
+      void atomic.claim(instanceLease(instanceId), instanceId, options.leaseMs).catch(() => false)
       const renewal = setInterval(() => void renew(), Math.max(100, Math.floor(options.leaseMs / 3)))
       unref(renewal)
       timers.push(renewal)
