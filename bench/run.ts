@@ -128,6 +128,9 @@ function productionSetup(): ProductionSetup {
   }
 }
 
+/** Set once a production-like gateway was started with governance (its keys are removed at the end). */
+let usedGovernance = false
+
 /** Removes this run's governance keys from Redis. */
 async function dropRedisState(): Promise<void> {
   const { Redis } = await import('ioredis')
@@ -371,7 +374,7 @@ async function main(): Promise<number> {
     if (baseline) log(`built the baseline gateway from ${settings.baseline} (${baseline.cli})`)
     const base = { root: ROOT, benchDir: BENCH_DIR, tempDir, tsNodeArgs: TS_NODE_ARGS, pin: settings.pin }
     const upstream = await startUpstream(base)
-    const ctx: StartContext = { ...base, upstreamPort: upstream.port, builtCli: built?.cli, profileArgs: settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfileDir}`] : [], production: productionSetup(), baselineCli: baseline?.cli }
+    const ctx: StartContext = { ...base, upstreamPort: upstream.port, builtCli: built?.cli, profileArgs: settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfileDir}`] : [], production: productionSetup(), baselineCli: baseline?.cli, onGovernance: () => (usedGovernance = true) }
     const load = await startLoadGenerator(join(BENCH_DIR, 'load.ts'), TS_NODE_ARGS, ROOT, settings.pin ? CPUS.rest : undefined)
     const running: Running = { load, upstreamPid: upstream.child.proc.pid!, servers: new Map(), ctx }
     running.servers.set('direct', { id: 'direct', child: upstream.child, port: upstream.port, pid: upstream.child.proc.pid!, headers: {} })
@@ -447,7 +450,8 @@ async function main(): Promise<number> {
   } finally {
     await cleanup()
     rmSync(tempDir, { recursive: true, force: true })
-    if (settings.groups.includes('main') && settings.targets.includes('switchyard-prod')) await dropRedisState()
+    // Whichever section started the production-like gateway (main, floor), its keys go.
+    if (usedGovernance) await dropRedisState()
   }
 }
 

@@ -79,6 +79,8 @@ export interface StartContext {
   pin: boolean
   /** The production-like row's extras (governance, headers), when available. */
   production: ProductionSetup
+  /** Told when a gateway is started with the production extras (so the run cleans up after it). */
+  onGovernance?: () => void
   /** The baseline tree's built CLI (the `ab` group). */
   baselineCli?: string | undefined
 }
@@ -153,6 +155,7 @@ export async function startTarget(ctx: StartContext, id: Exclude<TargetId, 'dire
     let config = gatewayConfig(ctx.upstreamPort, id === 'switchyard-retry' ? 'retry' : 'default')
     if (id === 'switchyard-prod') {
       config = { ...config, ...ctx.production.config }
+      ctx.onGovernance?.()
       headers = ctx.production.headers
     }
     const files = writeConfig(ctx, id, config)
