@@ -217,10 +217,12 @@ export function runAtomicStoreContract(options: AtomicStoreContractOptions): voi
         const seen: string[] = []
         peer.subscribe('news', (message) => seen.push(message))
         store.subscribe('news', (message) => seen.push(`self:${message}`))
-        // A subscription may take a moment to reach the backend: publish until it arrives.
+        // Each subscription may take a moment to reach the backend: publish until both have it
+        // (the two connections become ready independently, so one may see an earlier message alone).
         await waitFor(async () => {
-          if (!seen.includes('hello')) await store.publish('news', 'hello')
-          return seen.includes('hello') && seen.includes('self:hello')
+          const both = seen.includes('hello') && seen.includes('self:hello')
+          if (!both) await store.publish('news', 'hello')
+          return both
         }, 'the message on both instances')
       })
     })
