@@ -42,14 +42,16 @@ describe.skipIf(runtime === 'deno')('a gateway-run batch with --workers 2 on one
     if (dir) await rm(dir, { recursive: true, force: true })
   })
 
-  it('runs each request once', { timeout: 300_000 }, async () => {
+  // Without Redis the processes share no atomic claims: every request runs and is answered once
+  // in the output, but one picked up by both processes at the same moment can reach the upstream
+  // twice (docs/files-and-batch.md). Exactly-once upstream is tested on Redis (batch-redis).
+  it('runs every request and answers each once', { timeout: 300_000 }, async () => {
     const client = new OpenAI({ baseURL: `${gateway!.url}/openai`, apiKey: CALLER_KEY, maxRetries: 0 })
     const jsonl = Array.from({ length: LINES }, (_, index) => JSON.stringify({ custom_id: `w-${index}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'llama-3.3-70b-versatile', messages: [{ role: 'user', content: `w-${index}` }] } })).join('\n')
     const file = await uploadBatchInput(client, jsonl, 'groq')
     const { batch } = await pollBatch(client, (await createBatch(client, file.id, { provider: 'groq' })).id, 'groq', 20_000)
     expect(batch).toMatchObject({ status: 'completed', request_counts: { total: LINES, completed: LINES, failed: 0 } })
     const reached = mock.requests.map((request) => request.json.messages[0].content as string)
-    expect(reached).toHaveLength(LINES)
     expect(new Set(reached).size).toBe(LINES)
     expect((await outputLines(client, batch.output_file_id, 'groq')).map((line) => line.custom_id)).toEqual(Array.from({ length: LINES }, (_, index) => `w-${index}`))
   })
