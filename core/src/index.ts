@@ -1,6 +1,7 @@
 export * from './ir/index.js'
 export * from './errors.js'
 export * from './atomic.js'
+export * from './dispatch-ready.js'
 export * from './config.js'
 export * from './log.js'
 export * from './plugin.js'

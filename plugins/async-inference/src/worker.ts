@@ -1,3 +1,4 @@
+import { waitForGatewayReady } from '@switchyard/core'
 import type { AtomicStore, Logger } from '@switchyard/core'
 import { bodyOf, storeBody } from './body.js'
 import { isJobId, type JobFailure, type JobRecord, type JobResult, type JobState, type JobSummary } from './job.js'
@@ -257,20 +258,8 @@ export function createJobWorker(deps: WorkerOptions): JobWorker {
     }
   }
 
-  /** Waits until the gateway answers `/ready` (every plugin set up), so a recovered job meets the same hooks as a fresh one. */
-  async function waitReady(): Promise<boolean> {
-    for (let delay = 20; !closing; delay = Math.min(delay * 2, 1_000)) {
-      try {
-        const response = await dispatch(new Request('http://switchyard.internal/ready'))
-        await response.body?.cancel()
-        if (response.status === 200) return true
-      } catch {
-        // Not serving yet.
-      }
-      await sleep(delay)
-    }
-    return false
-  }
+  /** Recovered work waits for every plugin's setup, so it meets the same hooks as a fresh request. */
+  const waitReady = () => waitForGatewayReady(dispatch, () => closing)
 
   function waitFor(id: string, ms: number): Promise<boolean> {
     return new Promise<boolean>((resolve) => {

@@ -1,3 +1,4 @@
+import { waitForGatewayReady } from '@switchyard/core'
 import type { AtomicStore, Logger } from '@switchyard/core'
 import type { ResolvedBatchOptions } from './options.js'
 import type { LineResult, RunLine, RunMeta, RunStore } from './run-store.js'
@@ -356,20 +357,8 @@ export function createGatewayRunner(deps: RunnerDeps): GatewayRunner {
     pump()
   }
 
-  /** Waits until the gateway answers `/ready`, so recovered requests meet the same hooks as new ones. */
-  async function waitReady(): Promise<boolean> {
-    for (let delay = 20; !closing; delay = Math.min(delay * 2, 1_000)) {
-      try {
-        const response = await dispatch(new Request('http://switchyard.internal/ready'))
-        await response.body?.cancel()
-        if (response.status === 200) return true
-      } catch {
-        // Not serving yet.
-      }
-      await sleep(delay)
-    }
-    return false
-  }
+  /** Recovered work waits for every plugin's setup, so it meets the same hooks as a fresh request. */
+  const waitReady = () => waitForGatewayReady(dispatch, () => closing)
 
   return {
     start() {
